@@ -1,0 +1,110 @@
+// Package entratest is a local emulator of the Microsoft identity platform
+// (Microsoft Entra ID, v2.0 endpoints) for tests, demos and offline
+// development. Microsoft's own clients (MSAL Go, MSAL Node) work against
+// it unchanged.
+//
+// A test starts one in a line; it listens on 127.0.0.1 with TLS from a CA
+// of its own, which its Client trusts:
+//
+//	srv := entratest.NewServer(t, nil) // closed when the test ends
+//	authority := srv.Authority()      // https://127.0.0.1:PORT/<tenant id>
+//	httpClient := srv.Client()
+//
+// MSAL Go needs the emulator's CA and instance discovery turned off (or it
+// asks Microsoft about the emulator's host):
+//
+//	cred, _ := confidential.NewCredFromSecret(entratest.DemoClientSecret)
+//	app, _ := confidential.New(srv.Authority(), entratest.DemoClientID, cred,
+//		confidential.WithHTTPClient(srv.Client()), confidential.WithInstanceDiscovery(false))
+//
+// # The world
+//
+// Default() is the seed's DemoApp (roles DemoApp.Read, DemoApp.Write and
+// DemoApp.Admin) in the tenant contoso.onmicrosoft.com, with alice (Admin),
+// bob (Write), carol (Read), dave (no role) and erin (Read, in 250 groups:
+// the groups overage), all with the password DemoPassword, and a second
+// tenant, fabrikam, with frank. LoadConfig reads another world from JSON;
+// Server.Update changes it while the server runs.
+//
+// # Endpoints
+//
+// Under https://127.0.0.1:PORT/{tenant}, where {tenant} is a tenant id, a
+// verified domain, "organizations" or "common":
+//
+//	GET  /v2.0/.well-known/openid-configuration  discovery ({tenantid} issuer template for organizations and common)
+//	GET  /discovery/v2.0/keys                    JWKS
+//	GET  /oauth2/v2.0/authorize                  code flow: state, nonce, PKCE, prompt, login_hint, response_mode query, fragment or form_post
+//	POST /oauth2/v2.0/token                      authorization_code, refresh_token, client_credentials
+//	GET  /oauth2/v2.0/logout                     ends the SSO session
+//
+// and at the root: GET /common/discovery/instance (MSAL's instance
+// discovery), /oidc/userinfo, and a minimal Microsoft Graph (GraphURL):
+// GET /v1.0/me, GET /v1.0/me/transitiveMemberOf, GET /v1.0/me/memberOf,
+// POST /v1.0/me/getMemberObjects and /v1.0/users/{id}/getMemberObjects.
+//
+// The sign-in page lists the tenant's test users to pick from and takes a
+// username and password. A cookie keeps the browser signed in, so the next
+// sign-in is silent; prompt=login shows the page again, prompt=none without
+// a session answers login_required.
+//
+// Tokens are RS256 with a kid: v2.0 ID tokens with the platform's claims
+// (oid, tid, sub, preferred_username, name, nonce, sid, roles, groups or
+// the overage claims), Graph access tokens in the v1.0 shape with Graph's
+// audience, access tokens for an app's own API with scp and roles, and
+// client_info when asked for. Authorization codes are single use (a replay
+// revokes the tokens issued from the code) and live 10 minutes; refresh
+// tokens rotate and can be revoked (RevokeUser). Pending sign-ins,
+// refresh tokens and SSO sessions are sealed values the server does not
+// keep; codes are swept when they expire, so memory stays bounded.
+//
+// # Faults
+//
+// FaultNextIDTokens spoils the next ID tokens (expired, not yet valid, bad
+// signature, unsigned, HMAC-signed with the public key, unknown kid, wrong
+// aud, iss or nonce, missing claims); RotateKeys and RetireOldKeys rotate
+// the signing key; SetLatency, FailNext and SetOutage make endpoints slow,
+// failing or unreachable; FailNextSignIn ends the next sign-in with an
+// AADSTS error; Calls counts requests per Endpoint.
+//
+// # AADSTS codes
+//
+// The emulator emits these codes, with the platform's OAuth error:
+//
+//	16000    interaction_required   prompt=none with a login_hint of another user
+//	50011    (error page)           redirect URI not registered
+//	50020    (error page)           user of another tenant and a single-tenant app
+//	50034    (sign-in page)         unknown username; invalid_grant at the token endpoint
+//	50057    (error page)           account disabled
+//	50058    login_required         prompt=none without a session
+//	50059    invalid_request        client credentials on organizations or common
+//	50105    (error page)           assignment required and the user holds no app role
+//	50126    (sign-in page)         wrong password
+//	50148    invalid_grant          PKCE code_verifier missing or wrong
+//	50173    invalid_grant          refresh token revoked (RevokeUser, or a replayed code)
+//	50194    (error page)           organizations/common with a single-tenant app
+//	54005    invalid_grant          authorization code already redeemed
+//	65001    consent_required       missing consent (authorize with prompt=none; invalid_grant + suberror consent_required at the token endpoint)
+//	65004    access_denied          the user declined consent
+//	70000    invalid_grant          code or refresh token of another client, redirect_uri mismatch
+//	70008    invalid_grant          code or refresh token expired
+//	70011    invalid_scope          malformed scope, several resources, .default mixed with others
+//	90002    invalid_tenant         unknown tenant
+//	90033    temporarily_unavailable fault knobs, too many outstanding codes (not a platform code)
+//	500011   invalid_resource       unknown resource in a scope
+//	500113   (error page)           the app has no redirect URI
+//	501491   invalid_request        malformed code_challenge
+//	650053   invalid_client         scope not exposed by the resource
+//	700016   unauthorized_client    unknown client id
+//	700021   invalid_client         client assertion iss/sub is not the client id
+//	700024   invalid_client         client assertion expired or not yet valid
+//	700027   invalid_client         client assertion: unknown certificate, bad signature or audience
+//	700054   unsupported_response_type  a response_type other than code
+//	900144   invalid_request        a required parameter is missing
+//	1002012  invalid_scope          client credentials without /.default
+//	7000215  invalid_client         wrong client secret
+//	7000218  invalid_client         no client credential from a confidential client
+//	7000222  invalid_client         expired client secret
+//	9002313  invalid_request        malformed request
+//
+// FailNextSignIn can send any code of the platform to an app.
+package entratest

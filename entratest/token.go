@@ -1,0 +1,230 @@
+package entratest
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+	"time"
+)
+
+const maxTokenBody = 1 << 20
+
+// handleToken is /{tenant}/oauth2/v2.0/token.
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	wd := s.world.Load()
+	a, ok := wd.resolve(r.PathValue("tenant"))
+	if !ok {
+		s.writeJSONError(w, r, newErr(http.StatusBadRequest, 90002, "Tenant '"+clip(r.PathValue("tenant"))+"' not found."))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxTokenBody)
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "application/x-www-form-urlencoded") {
+		s.writeJSONError(w, r, newErr(http.StatusBadRequest, 9002313, "The token endpoint takes an application/x-www-form-urlencoded body."))
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.writeJSONError(w, r, newErr(http.StatusBadRequest, 9002313, "The request body could not be parsed."))
+		return
+	}
+	form := r.PostForm
+	for k, v := range form {
+		if len(v) > 1 {
+			s.writeJSONError(w, r, newErr(http.StatusBadRequest, 9002313, "The parameter '"+clip(k)+"' is repeated."))
+			return
+		}
+	}
+	gt := form.Get("grant_type")
+	if gt == "" {
+		s.writeJSONError(w, r, newErr(http.StatusBadRequest, 900144, "The request body must contain the following parameter: 'grant_type'."))
+		return
+	}
+	client, acr, e := s.authenticateClient(r, wd, a)
+	if e != nil {
+		s.refuse(w, r, e, "client authentication")
+		return
+	}
+	var resp map[string]any
+	switch gt {
+	case "authorization_code":
+		resp, e = s.redeemCode(wd, a, client, acr, form)
+	case "refresh_token":
+		resp, e = s.redeemRefresh(wd, a, client, acr, form)
+	case "client_credentials":
+		resp, e = s.clientCredentials(wd, a, client, acr, form)
+	default:
+		e = &aadError{code: 9002313, oauth: "unsupported_grant_type", detail: "The grant type '" + clip(gt) + "' is not supported by the emulator."}
+	}
+	if e != nil {
+		s.refuse(w, r, e, gt)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, e *aadError, what string) {
+	s.log.Info("entratest: token request refused", "grant", what, "aadsts", e.code, "error", e.oauthError())
+	s.writeJSONError(w, r, e)
+}
+
+func (s *Server) redeemCode(wd *world, a authority, client *appRef, acr string, f map[string][]string) (map[string]any, *aadError) {
+	get := func(k string) string {
+		if v := f[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	code := get("code")
+	if code == "" {
+		return nil, newErr(http.StatusBadRequest, 900144, "The request body must contain the following parameter: 'code'.")
+	}
+	s.mu.Lock()
+	c, ok := s.codes[code]
+	delete(s.codes, code) // single use, whatever happens next
+	if !ok {
+		// A replayed code: revoke what it issued, as OAuth 2.0 advises.
+		if fam, replay := s.redeemedCodes[code]; replay {
+			s.families[fam.family] = fam.until
+			s.mu.Unlock()
+			return nil, newErr(http.StatusBadRequest, 54005, "")
+		}
+	} else {
+		s.redeemedCodes[code] = redeemed{family: c.family, forget: c.expires,
+			until: s.now().Add(s.cfgLifetime(wd.cfg.RefreshTokenLifetime, 90*24*time.Hour))}
+	}
+	s.mu.Unlock()
+	now := s.now()
+	switch {
+	case !ok:
+		return nil, newErr(http.StatusBadRequest, 9002313, "The authorization code is malformed or was not issued by this emulator.")
+	case now.After(c.expires):
+		return nil, newErr(http.StatusBadRequest, 70008, "The authorization code has expired.")
+	case c.clientID != client.ClientID:
+		return nil, newErr(http.StatusBadRequest, 70000, "The code was issued to another client.")
+	case get("redirect_uri") != c.redirectURI:
+		return nil, newErr(http.StatusBadRequest, 70000, "The redirect_uri does not match the one used in the authorization request.")
+	}
+	if e := checkPKCE(c, get("code_verifier")); e != nil {
+		return nil, e
+	}
+	u := wd.usersOID[c.oid]
+	if u == nil || u.Disabled {
+		return nil, newErr(http.StatusBadRequest, 50057, "")
+	}
+	scope := get("scope")
+	if strings.TrimSpace(scope) == "" {
+		scope = c.scope
+	}
+	return s.userGrant(wd, client, acr, u, scope, c.nonce, c.sid, c.authTime, c.family, get("client_info") == "1")
+}
+
+func checkPKCE(c *authCode, verifier string) *aadError {
+	if c.challenge == "" {
+		return nil // MSAL Go sends an empty verifier when it has none
+	}
+	if verifier == "" {
+		return newErr(http.StatusBadRequest, 50148, "The request contains no code_verifier.")
+	}
+	want := verifier
+	if c.method == "S256" {
+		sum := sha256.Sum256([]byte(verifier))
+		want = b64.EncodeToString(sum[:])
+	}
+	if subtle.ConstantTimeCompare([]byte(want), []byte(c.challenge)) != 1 {
+		return newErr(http.StatusBadRequest, 50148, "")
+	}
+	return nil
+}
+
+func (s *Server) redeemRefresh(wd *world, a authority, client *appRef, acr string, f map[string][]string) (map[string]any, *aadError) {
+	get := func(k string) string {
+		if v := f[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	rt := get("refresh_token")
+	if rt == "" {
+		return nil, newErr(http.StatusBadRequest, 900144, "The request body must contain the following parameter: 'refresh_token'.")
+	}
+	var st refreshState
+	if s.seal.open("rt", rt, &st) != nil {
+		return nil, newErr(http.StatusBadRequest, 9002313, "The refresh token is malformed or was not issued by this emulator.")
+	}
+	now := s.now()
+	s.mu.Lock()
+	_, familyRevoked := s.families[st.Family]
+	s.mu.Unlock()
+	u := wd.usersOID[st.OID]
+	switch {
+	case st.ClientID != client.ClientID:
+		return nil, newErr(http.StatusBadRequest, 70000, "The refresh token was issued to another client.")
+	case now.Unix() >= st.Issued+int64(s.cfgLifetime(wd.cfg.RefreshTokenLifetime, 90*24*time.Hour)/time.Second):
+		return nil, newErr(http.StatusBadRequest, 70008, "The refresh token has expired.")
+	case u == nil:
+		return nil, newErr(http.StatusBadRequest, 50034, "")
+	case u.Disabled:
+		return nil, newErr(http.StatusBadRequest, 50057, "")
+	case familyRevoked, s.revokedAt(u.ObjectID, st.Issued):
+		return nil, &aadError{code: 50173, suberror: "bad_token"}
+	case !a.multi() && a.tenant.ID != st.TID:
+		return nil, newErr(http.StatusBadRequest, 70000, "The refresh token was issued in another tenant.")
+	}
+	scope := get("scope")
+	if strings.TrimSpace(scope) == "" {
+		return nil, newErr(http.StatusBadRequest, 900144, "The request body must contain the following parameter: 'scope'.")
+	}
+	return s.userGrant(wd, client, acr, u, scope, "", st.SID, st.AuthTime, st.Family, get("client_info") == "1")
+}
+
+// userGrant issues the tokens of a delegated grant, checking consent.
+func (s *Server) userGrant(wd *world, client *appRef, acr string, u *userRef, scope, nonce, sid string, authTime int64, family string, clientInfo bool) (map[string]any, *aadError) {
+	sr, e := wd.parseScopes(scope)
+	if e != nil {
+		return nil, e
+	}
+	scp, missing := s.granted(sr, client, u.ObjectID)
+	if len(missing) > 0 {
+		return nil, &aadError{code: 65001, suberror: "consent_required",
+			detail: "The user or administrator has not consented to use the application with ID '" + client.ClientID + "' named '" + client.DisplayName + "'. Send an interactive authorization request for this user and resource."}
+	}
+	g := &grant{client: client, user: u, tenant: u.tenant, scopes: sr, scp: scp, nonce: nonce, sid: sid, authTime: authTime, family: family, acr: acr}
+	resp, err := s.tokenResponse(g, clientInfo)
+	if err != nil {
+		return nil, &aadError{status: http.StatusInternalServerError, code: 90033, detail: "Signing failed."}
+	}
+	return resp, nil
+}
+
+func (s *Server) clientCredentials(wd *world, a authority, client *appRef, acr string, f map[string][]string) (map[string]any, *aadError) {
+	if a.multi() {
+		return nil, newErr(http.StatusBadRequest, 50059, "Use a tenant-specific authority for client credentials.")
+	}
+	if acr == "0" {
+		return nil, newErr(http.StatusUnauthorized, 7000218, "")
+	}
+	scope := ""
+	if v := f["scope"]; len(v) > 0 {
+		scope = v[0]
+	}
+	sr, e := wd.parseScopes(scope)
+	if e != nil {
+		return nil, e
+	}
+	if !sr.dflt {
+		return nil, newErr(http.StatusBadRequest, 1002012, "The scope '"+clip(scope)+"' is not valid.")
+	}
+	var roles []string
+	prefix := strings.ToLower(sr.full(""))
+	for _, p := range client.ApplicationPermissions {
+		if strings.HasPrefix(strings.ToLower(p), prefix) {
+			roles = append(roles, p[len(prefix):])
+		}
+	}
+	g := &grant{client: client, tenant: a.tenant, scopes: sr, scp: roles, acr: acr}
+	resp, err := s.tokenResponse(g, false)
+	if err != nil {
+		return nil, &aadError{status: http.StatusInternalServerError, code: 90033, detail: "Signing failed."}
+	}
+	return resp, nil
+}
