@@ -173,12 +173,12 @@ func Start(opts Options) (*Server, error) {
 func (s *Server) Close() {
 	s.stopOnce.Do(func() {
 		close(s.stop)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s.client.CloseIdleConnections()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		if err := s.srv.Shutdown(ctx); err != nil {
 			s.srv.Close()
 		}
-		s.client.CloseIdleConnections()
 		s.wg.Wait()
 	})
 }

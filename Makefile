@@ -1,0 +1,52 @@
+# make test: what CI runs, and what every contributor runs before a commit.
+# It installs what the tests need when it is missing (Debian packages when
+# run as root, npm packages into .cache/, which git ignores), then runs
+# go vet and the race-enabled test suite.
+
+GO ?= go
+NODE_DIR := $(CURDIR)/.cache/node
+NODE_SPEC := entratest/testdata/msalnode
+
+.PHONY: test deps node-deps vet bench fuzz emulator
+
+test: deps vet
+	ENTRATEST_NODE_MODULES=$(NODE_DIR)/node_modules $(GO) test -race -timeout 12m ./...
+
+vet:
+	$(GO) vet ./...
+
+deps: node-deps
+
+# Debian packages the tests use, installed only when a binary is missing.
+APT_NEEDS := node:nodejs npm:npm
+apt-deps:
+	@missing=""; for pair in $(APT_NEEDS); do bin=$${pair%%:*}; pkg=$${pair#*:}; \
+	  command -v $$bin >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "make: missing Debian packages:$$missing (run: sudo apt-get install -y$$missing); the tests that need them will skip"; fi; \
+	fi
+
+# MSAL Node (Microsoft's Node library) for the emulator's fidelity tests,
+# pinned by the lock file in $(NODE_SPEC).
+node-deps: apt-deps
+	@if ! command -v npm >/dev/null 2>&1; then echo "make: npm missing; MSAL Node tests will skip"; exit 0; fi; \
+	if ! cmp -s $(NODE_SPEC)/package-lock.json $(NODE_DIR)/package-lock.json || [ ! -d $(NODE_DIR)/node_modules ]; then \
+	  mkdir -p $(NODE_DIR) && cp $(NODE_SPEC)/package.json $(NODE_SPEC)/package-lock.json $(NODE_DIR)/ && \
+	  cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Short fuzzing runs of every fuzz target (FUZZTIME=1m for longer).
+FUZZTIME ?= 20s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+emulator:
+	$(GO) run ./cmd/entraweb emulator

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/entraweb/entraweb/entratest"
+)
+
+func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:8443", "`address` to listen on (TLS)")
+	configFile := fs.String("config", "", "JSON `file` with tenants, apps and users (default: the built-in demo world; see -print-config)")
+	caFile := fs.String("ca-file", defaultCAFile(), "`file` to write the emulator's CA certificate to")
+	printConfig := fs.Bool("print-config", false, "print the built-in configuration as JSON (a starting point for -config) and exit")
+	verbose := fs.Bool("v", false, "log every refused request")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: entraweb emulator [flags]\n\nServes a local emulator of Microsoft Entra ID (v2.0 endpoints, sign-in page,\ntest users and app roles) so apps and tests run with no Azure account.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "entraweb emulator: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	cfg := entratest.Default()
+	if *configFile != "" {
+		var err error
+		if cfg, err = entratest.LoadConfig(*configFile); err != nil {
+			fmt.Fprintf(stderr, "entraweb emulator: %v\n", err)
+			return 1
+		}
+	}
+	if *printConfig {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(cfg); err != nil {
+			fmt.Fprintf(stderr, "entraweb emulator: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	srv, err := entratest.Start(entratest.Options{
+		Config: cfg,
+		Addr:   *listen,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "entraweb emulator: %v\n", err)
+		return 1
+	}
+	defer srv.Close()
+	if err := writeCA(*caFile, srv.CACertPEM()); err != nil {
+		fmt.Fprintf(stderr, "entraweb emulator: writing the CA certificate: %v\n", err)
+		return 1
+	}
+	printBanner(stdout, srv, *caFile)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "entraweb emulator: stopped")
+	return 0
+}
+
+func defaultCAFile() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "entraweb", "emulator-ca.pem")
+}
+
+func writeCA(path string, pemBytes []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, pemBytes, 0o644)
+}
+
+// printBanner tells a person everything needed to point an app at the
+// emulator: the authority, the CA to trust, the app's credentials and the
+// users to sign in as.
+func printBanner(w io.Writer, srv *entratest.Server, caFile string) {
+	cfg := srv.Config()
+	t := cfg.Tenants[0]
+	fmt.Fprintf(w, "Entra ID emulator listening on %s\n\n", srv.URL)
+	fmt.Fprintf(w, "Authority:   %s   (tenant %s)\n", srv.Authority(), t.Domain)
+	fmt.Fprintf(w, "Discovery:   %s/v2.0/.well-known/openid-configuration\n", srv.Authority())
+	fmt.Fprintf(w, "Graph:       %s/v1.0/me\n", srv.GraphURL())
+	fmt.Fprintf(w, "CA file:     %s\n\n", caFile)
+	fmt.Fprintln(w, "Trust the CA in the app's environment (it replaces the system roots for Go;")
+	fmt.Fprintln(w, "NODE_EXTRA_CA_CERTS adds to them for Node):")
+	fmt.Fprintf(w, "  export SSL_CERT_FILE=%s\n", caFile)
+	fmt.Fprintf(w, "  export NODE_EXTRA_CA_CERTS=%s\n\n", caFile)
+	for _, a := range t.Apps {
+		fmt.Fprintf(w, "App %q:\n", a.DisplayName)
+		fmt.Fprintf(w, "  export AZURE_AUTHORITY_HOST=%s/\n", srv.URL)
+		fmt.Fprintf(w, "  export AZURE_TENANT_ID=%s\n", t.ID)
+		fmt.Fprintf(w, "  export AZURE_CLIENT_ID=%s\n", a.ClientID)
+		if len(a.Secrets) > 0 {
+			fmt.Fprintf(w, "  export AZURE_CLIENT_SECRET='%s'   # an emulator-only secret\n", a.Secrets[0].Value)
+		}
+		fmt.Fprintf(w, "  redirect URIs: %s\n\n", strings.Join(a.RedirectURIs, ", "))
+	}
+	fmt.Fprintln(w, "Users (pick one on the sign-in page, or type username and password):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  username\tpassword\troles\tgroups")
+	for _, tn := range cfg.Tenants {
+		for _, u := range tn.Users {
+			var roles []string
+			for _, rs := range u.AppRoles {
+				roles = append(roles, rs...)
+			}
+			sort.Strings(roles)
+			r := strings.Join(roles, ",")
+			if r == "" {
+				r = "(none)"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\n", u.Username, u.Password, r, len(u.Groups))
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
+}

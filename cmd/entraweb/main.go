@@ -1,0 +1,70 @@
+// Command entraweb is entraweb's one binary: the local Entra ID emulator
+// now, and the demo, the authenticating proxy and the helpers as they
+// arrive.
+//
+//	entraweb emulator [-listen 127.0.0.1:8443] [-config FILE]
+//	entraweb version
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}
+
+var commands = []command{
+	{"emulator", "serve the local Entra ID emulator (no Azure account needed)", runEmulator},
+	{"demo", "run the demo app with the emulator built in (not built yet)", runDemo},
+	{"version", "print the versions of entraweb and MSAL Go", runVersion},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches to a subcommand and returns the exit code: 0 on success,
+// 1 on failure, 2 on bad usage.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(stdout)
+		return 0
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "entraweb: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: entraweb <command> [flags]\n\nCommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'entraweb <command> -h' for a command's flags.")
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fmt.Fprintln(stderr, "entraweb demo: the demo app is not built yet (it arrives with a later step).")
+	fmt.Fprintln(stderr, "Meanwhile 'entraweb emulator' serves the local Entra ID emulator.")
+	return 1
+}
