@@ -102,6 +102,10 @@ func traced(desc string, trace, corr string, now time.Time) string {
 func (s *Server) writeJSONError(w http.ResponseWriter, r *http.Request, e *aadError) {
 	now := s.now()
 	trace, corr := newGUID(), r.Header.Get("client-request-id")
+	if corr == "" {
+		// MSAL.js and MSAL Node send it in the query, not as a header.
+		corr = r.URL.Query().Get("client-request-id")
+	}
 	if corr == "" || !IsGUID(corr) {
 		corr = newGUID()
 	}

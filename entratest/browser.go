@@ -57,7 +57,9 @@ type PageError struct {
 	Message string // e.g. "AADSTS50105: ..."
 }
 
-func (e *PageError) Error() string { return fmt.Sprintf("emulator page (HTTP %d): %s", e.Status, e.Message) }
+func (e *PageError) Error() string {
+	return fmt.Sprintf("emulator page (HTTP %d): %s", e.Status, e.Message)
+}
 
 var (
 	hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)

@@ -13,7 +13,9 @@ const msalModule = "github.com/AzureAD/microsoft-authentication-library-for-go"
 func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, "Usage: entraweb version\n\nPrints the versions of entraweb, Go and MSAL Go in this binary.") }
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: entraweb version\n\nPrints the versions of entraweb, Go and MSAL Go in this binary.")
+	}
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
