@@ -55,6 +55,16 @@ const (
 	FaultMissingIAT               // no iat claim
 )
 
+var faultNames = [...]string{"none", "expired", "not-yet-valid", "bad-signature", "unsigned", "hmac", "unknown-kid",
+	"wrong-audience", "wrong-issuer", "wrong-nonce", "missing-nonce", "missing-oid", "missing-tid", "missing-sub", "missing-iat"}
+
+func (f TokenFault) String() string {
+	if f >= 0 && int(f) < len(faultNames) {
+		return faultNames[f]
+	}
+	return fmt.Sprintf("TokenFault(%d)", int(f))
+}
+
 // Outage is how the emulator answers while it is made unavailable.
 type Outage int
 

@@ -1,0 +1,12 @@
+package entraweb
+
+import "errors"
+
+// Conditions callers branch on.
+var (
+	// ErrNotSignedIn is returned when a request has no valid session.
+	ErrNotSignedIn = errors.New("entraweb: not signed in")
+	// ErrProviderUnavailable means the identity provider could not be
+	// reached or answered with a server error; retrying later may work.
+	ErrProviderUnavailable = errors.New("entraweb: the identity provider is unavailable")
+)
