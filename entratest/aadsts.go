@@ -18,15 +18,18 @@ var aadCodes = map[int]struct{ oauth, message string }{
 	50057:   {"invalid_request", "The user account is disabled."},
 	50058:   {"login_required", "A silent sign-in request was sent but no user is signed in."},
 	50059:   {"invalid_request", "No tenant-identifying information found in either the request or implied by any provided credentials."},
+	50076:   {"interaction_required", "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access the resource."},
 	50105:   {"access_denied", "The signed in user is not assigned to a role for the application."},
 	50126:   {"invalid_grant", "Error validating credentials due to invalid username or password."},
 	50148:   {"invalid_grant", "The code_verifier does not match the code_challenge supplied in the authorization request for PKCE."},
 	50173:   {"invalid_grant", "The provided grant has expired due to it being revoked; a fresh auth token is needed."},
 	50194:   {"invalid_request", "Application is not configured as a multi-tenant application. Usage of the /common endpoint is not supported for such applications created after '10/15/2018'. Use a tenant-specific endpoint or configure the application to be multi-tenant."},
+	53003:   {"access_denied", "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance."},
 	54005:   {"invalid_grant", "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token."},
 	65001:   {"invalid_grant", "The user or administrator has not consented to use the application."},
 	65004:   {"access_denied", "User declined to consent to access the app."},
 	70000:   {"invalid_grant", "Provided grant is invalid or malformed."},
+	70003:   {"unsupported_grant_type", "The app requested an unsupported grant type."},
 	70008:   {"invalid_grant", "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource."},
 	70011:   {"invalid_scope", "The provided value for the input parameter 'scope' is not valid."},
 	90002:   {"invalid_tenant", "Tenant not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."},
@@ -74,11 +77,14 @@ func (e *aadError) oauthError() string {
 	if c, ok := aadCodes[e.code]; ok {
 		return c.oauth
 	}
-	return "invalid_request"
+	return "access_denied"
 }
 
 func (e *aadError) description() string {
 	msg := aadCodes[e.code].message
+	if msg == "" {
+		msg = "The sign-in was refused."
+	}
 	if e.detail != "" {
 		msg += " " + e.detail
 	}

@@ -2,6 +2,7 @@ package entratest
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -53,6 +54,7 @@ type ssoState struct {
 	SID      string `json:"s"`
 	AuthTime int64  `json:"a"`
 	Expires  int64  `json:"x"`
+	Gen      int64  `json:"g,omitempty"` // the user's revocation count when the session began
 }
 
 const ssoCookie = "ESTSAUTH"
@@ -208,7 +210,11 @@ func redirectAllowed(registered []string, ru string) bool {
 		if err != nil || ur.Scheme != "http" || ur.Hostname() != u.Hostname() {
 			continue
 		}
-		if ur.Path == u.Path && ur.RawQuery == u.RawQuery && ur.User == nil && u.User == nil {
+		// Only the port may differ: comparing parsed paths would let
+		// "/auth/%63allback", "/auth%2Fcallback" or a fragment through as
+		// the registered "/auth/callback".
+		rest, ok := strings.CutPrefix(reg, "http://"+ur.Host)
+		if ok && ru == "http://"+net.JoinHostPort(u.Hostname(), u.Port())+rest {
 			return true
 		}
 	}
@@ -226,18 +232,24 @@ func (s *Server) ssoUser(r *http.Request, wd *world) *userRef {
 		return nil
 	}
 	u := wd.usersOID[st.OID]
-	if u == nil || u.Disabled || s.revokedAt(u.ObjectID, st.AuthTime) {
+	if u == nil || u.Disabled || s.revokedGen(u.ObjectID, st.Gen) {
 		return nil
 	}
 	return u
 }
 
-func (s *Server) revokedAt(oid string, issued int64) bool {
+// revocationGen is how many times the user's grants were revoked. Grants
+// record it when issued; a count rather than a time keeps a revocation
+// and a new sign-in in the same clock tick (a frozen test clock, or one
+// second) apart.
+func (s *Server) revocationGen(oid string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.revoked[oid]
-	return ok && issued <= t.Unix()
+	return s.revoked[oid]
 }
+
+// revokedGen reports whether a grant issued under count gen was revoked since.
+func (s *Server) revokedGen(oid string, gen int64) bool { return gen < s.revocationGen(oid) }
 
 // RevokeUser revokes every refresh token and SSO session issued to the user
 // so far, as a password change or an admin's "revoke sessions" does.
@@ -248,7 +260,7 @@ func (s *Server) RevokeUser(username string) bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.revoked[u.ObjectID] = s.now()
+	s.revoked[u.ObjectID]++
 	return true
 }
 
@@ -287,7 +299,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	st := ssoState{OID: u.ObjectID, SID: newGUID(), AuthTime: now.Unix(),
-		Expires: now.Add(s.cfgLifetime(wd.cfg.SessionLifetime, 24*time.Hour)).Unix()}
+		Expires: now.Add(s.cfgLifetime(wd.cfg.SessionLifetime, 24*time.Hour)).Unix(), Gen: s.revocationGen(u.ObjectID)}
 	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: s.seal.seal("sso", st), Path: "/",
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode})
 	s.finishWith(w, r, req, u, st.SID, st.AuthTime, true)

@@ -19,7 +19,8 @@ import (
 // browser back to an app.
 type Browser struct {
 	srv    *Server
-	client *http.Client
+	client *http.Client // stops at redirects that leave the emulator
+	all    *http.Client // follows every redirect, same cookies
 	// DeclineConsent makes the browser press Cancel on the consent page.
 	DeclineConsent bool
 }
@@ -45,11 +46,86 @@ func (s *Server) Browser() *Browser {
 			}
 			return nil
 		},
-	}}
+	}, all: &http.Client{Transport: base, Jar: jar}}
 }
 
-// HTTPClient is the browser's client: its cookie jar holds the SSO cookie.
+// HTTPClient is the browser's client for the emulator: its cookie jar
+// holds the SSO cookie, and it stops at a redirect that leaves the
+// emulator (to an app's redirect URI).
 func (b *Browser) HTTPClient() *http.Client { return b.client }
+
+// AppClient shares the browser's cookies but follows every redirect, as a
+// browser visiting an app does.
+func (b *Browser) AppClient() *http.Client { return b.all }
+
+// Visit loads a page of an app as a person would: it follows every
+// redirect, and when the app sends it to the emulator it signs in as
+// username (picking the tile when password is empty) and accepts consent,
+// until it lands back on the app. The final response's body is read into
+// the returned string and closed.
+func (b *Browser) Visit(ctx context.Context, pageURL, username, password string) (*http.Response, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, pageURL, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("Sec-Fetch-Mode", "navigate")
+	for range 6 {
+		resp, err := b.all.Do(req)
+		if err != nil {
+			return nil, "", err
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+		resp.Body.Close()
+		page := string(body)
+		onEmulator := strings.EqualFold("https://"+resp.Request.URL.Host, b.srv.URL)
+		act := actionRE.FindStringSubmatch(page)
+		if !onEmulator || act == nil {
+			return resp, page, nil
+		}
+		hidden := url.Values{}
+		for _, m := range hiddenRE.FindAllStringSubmatch(page, -1) {
+			hidden.Set(m[1], html.UnescapeString(m[2]))
+		}
+		target, err := resp.Request.URL.Parse(html.UnescapeString(act[1]))
+		if err != nil {
+			return nil, "", err
+		}
+		switch {
+		case strings.Contains(page, `name="hiddenform"`):
+			// form_post: the page would post these fields to the app.
+		case strings.HasSuffix(target.Path, "/consent"):
+			hidden.Set("accept", "yes")
+			if b.DeclineConsent {
+				hidden.Set("accept", "no")
+			}
+		case strings.HasSuffix(target.Path, "/login"):
+			if m := alertRE.FindStringSubmatch(page); m != nil && resp.StatusCode != http.StatusOK {
+				return nil, "", &PageError{Status: resp.StatusCode, Message: html.UnescapeString(m[1])}
+			}
+			if password != "" {
+				hidden.Set("username", username)
+				hidden.Set("password", password)
+			} else {
+				u := b.srv.world.Load().users[strings.ToLower(username)]
+				if u == nil {
+					return nil, "", errors.New("entratest: no user " + username + " to pick")
+				}
+				hidden.Set("pick", u.ObjectID)
+			}
+		default:
+			return resp, page, nil
+		}
+		req, err = http.NewRequestWithContext(ctx, http.MethodPost, target.String(), strings.NewReader(hidden.Encode()))
+		if err != nil {
+			return nil, "", err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "text/html")
+		req.Header.Set("Sec-Fetch-Mode", "navigate")
+	}
+	return nil, "", errors.New("entratest: the visit did not settle on a page")
+}
 
 // PageError is an error page or sign-in error the emulator showed.
 type PageError struct {

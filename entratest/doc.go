@@ -77,15 +77,18 @@
 //	50057    (error page)           account disabled
 //	50058    login_required         prompt=none without a session
 //	50059    invalid_request        client credentials on organizations or common
+//	50076    interaction_required   (only through FailNextSignIn) MFA required
 //	50105    (error page)           assignment required and the user holds no app role
 //	50126    (sign-in page)         wrong password
 //	50148    invalid_grant          PKCE code_verifier missing or wrong
 //	50173    invalid_grant          refresh token revoked (RevokeUser, or a replayed code)
 //	50194    (error page)           organizations/common with a single-tenant app
+//	53003    access_denied          (only through FailNextSignIn) blocked by Conditional Access
 //	54005    invalid_grant          authorization code already redeemed
 //	65001    consent_required       missing consent (authorize with prompt=none; invalid_grant + suberror consent_required at the token endpoint)
 //	65004    access_denied          the user declined consent
 //	70000    invalid_grant          code or refresh token of another client, redirect_uri mismatch
+//	70003    unsupported_grant_type a grant type the emulator does not implement
 //	70008    invalid_grant          code or refresh token expired
 //	70011    invalid_scope          malformed scope, several resources, .default mixed with others
 //	90002    invalid_tenant         unknown tenant
@@ -106,5 +109,6 @@
 //	7000222  invalid_client         expired client secret
 //	9002313  invalid_request        malformed request
 //
-// FailNextSignIn can send any code of the platform to an app.
+// FailNextSignIn can send any code of the platform to an app; one not
+// listed here arrives as access_denied.
 package entratest

@@ -57,8 +57,8 @@ type Server struct {
 	codes         map[string]*authCode
 	families      map[string]time.Time // token families revoked, until when to remember them
 	redeemedCodes map[string]redeemed
-	revoked       map[string]time.Time // user oid -> grants issued before this time are revoked
-	consents      map[string]bool      // clientID + " " + oid + " " + full scope -> granted by the user
+	revoked       map[string]int64 // user oid -> RevokeUser calls so far; grants issued under an older count are revoked
+	consents      map[string]bool  // clientID + " " + oid + " " + full scope -> granted by the user
 	faults        faultState
 
 	calls    [numEndpoints]atomic.Int64
@@ -101,7 +101,7 @@ func Start(opts Options) (*Server, error) {
 		codes:         map[string]*authCode{},
 		families:      map[string]time.Time{},
 		redeemedCodes: map[string]redeemed{},
-		revoked:       map[string]time.Time{},
+		revoked:       map[string]int64{},
 		consents:      map[string]bool{},
 		stop:          make(chan struct{}),
 	}

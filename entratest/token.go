@@ -53,7 +53,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	case "client_credentials":
 		resp, e = s.clientCredentials(wd, a, client, acr, form)
 	default:
-		e = &aadError{code: 9002313, oauth: "unsupported_grant_type", detail: "The grant type '" + clip(gt) + "' is not supported by the emulator."}
+		e = newErr(http.StatusBadRequest, 70003, "The grant type '"+clip(gt)+"' is not supported by the emulator.")
 	}
 	if e != nil {
 		s.refuse(w, r, e, gt)
@@ -115,7 +115,7 @@ func (s *Server) redeemCode(wd *world, a authority, client *appRef, acr string, 
 	if strings.TrimSpace(scope) == "" {
 		scope = c.scope
 	}
-	return s.userGrant(wd, client, acr, u, scope, c.nonce, c.sid, c.authTime, c.family, get("client_info") == "1")
+	return s.userGrant(wd, client, acr, u, scope, c.nonce, c.sid, c.authTime, c.family, s.revocationGen(u.ObjectID), get("client_info") == "1")
 }
 
 func checkPKCE(c *authCode, verifier string) *aadError {
@@ -165,7 +165,7 @@ func (s *Server) redeemRefresh(wd *world, a authority, client *appRef, acr strin
 		return nil, newErr(http.StatusBadRequest, 50034, "")
 	case u.Disabled:
 		return nil, newErr(http.StatusBadRequest, 50057, "")
-	case familyRevoked, s.revokedAt(u.ObjectID, st.Issued):
+	case familyRevoked, s.revokedGen(u.ObjectID, st.Gen):
 		return nil, &aadError{code: 50173, suberror: "bad_token"}
 	case !a.multi() && a.tenant.ID != st.TID:
 		return nil, newErr(http.StatusBadRequest, 70000, "The refresh token was issued in another tenant.")
@@ -174,11 +174,11 @@ func (s *Server) redeemRefresh(wd *world, a authority, client *appRef, acr strin
 	if strings.TrimSpace(scope) == "" {
 		return nil, newErr(http.StatusBadRequest, 900144, "The request body must contain the following parameter: 'scope'.")
 	}
-	return s.userGrant(wd, client, acr, u, scope, "", st.SID, st.AuthTime, st.Family, get("client_info") == "1")
+	return s.userGrant(wd, client, acr, u, scope, "", st.SID, st.AuthTime, st.Family, st.Gen, get("client_info") == "1")
 }
 
 // userGrant issues the tokens of a delegated grant, checking consent.
-func (s *Server) userGrant(wd *world, client *appRef, acr string, u *userRef, scope, nonce, sid string, authTime int64, family string, clientInfo bool) (map[string]any, *aadError) {
+func (s *Server) userGrant(wd *world, client *appRef, acr string, u *userRef, scope, nonce, sid string, authTime int64, family string, gen int64, clientInfo bool) (map[string]any, *aadError) {
 	sr, e := wd.parseScopes(scope)
 	if e != nil {
 		return nil, e
@@ -188,7 +188,7 @@ func (s *Server) userGrant(wd *world, client *appRef, acr string, u *userRef, sc
 		return nil, &aadError{code: 65001, suberror: "consent_required",
 			detail: "The user or administrator has not consented to use the application with ID '" + client.ClientID + "' named '" + client.DisplayName + "'. Send an interactive authorization request for this user and resource."}
 	}
-	g := &grant{client: client, user: u, tenant: u.tenant, scopes: sr, scp: scp, nonce: nonce, sid: sid, authTime: authTime, family: family, acr: acr}
+	g := &grant{client: client, user: u, tenant: u.tenant, scopes: sr, scp: scp, nonce: nonce, sid: sid, authTime: authTime, family: family, acr: acr, gen: gen}
 	resp, err := s.tokenResponse(g, clientInfo)
 	if err != nil {
 		return nil, &aadError{status: http.StatusInternalServerError, code: 90033, detail: "Signing failed."}

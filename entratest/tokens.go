@@ -24,6 +24,7 @@ type grant struct {
 	authTime int64
 	family   string
 	acr      string // how the client authenticated: "0" public, "1" secret, "2" certificate
+	gen      int64  // the user's revocation count the grant stems from
 }
 
 // refreshState is what a refresh token carries, sealed.
@@ -35,6 +36,7 @@ type refreshState struct {
 	Issued   int64  `json:"i"`
 	SID      string `json:"s"`
 	AuthTime int64  `json:"a"`
+	Gen      int64  `json:"g,omitempty"` // the user's revocation count at issue
 }
 
 // pairwiseSub is the sub claim: stable per user and app, different
@@ -73,7 +75,7 @@ func (s *Server) tokenResponse(g *grant, clientInfo bool) (map[string]any, error
 	if g.scopes.offline {
 		resp["refresh_token"] = s.seal.seal("rt", refreshState{
 			ClientID: g.client.ClientID, OID: g.user.ObjectID, TID: g.tenant.ID, Family: g.family,
-			Issued: now.Unix(), SID: g.sid, AuthTime: g.authTime,
+			Issued: now.Unix(), SID: g.sid, AuthTime: g.authTime, Gen: g.gen,
 		})
 	}
 	if g.scopes.openid {
