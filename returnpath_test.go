@@ -1,0 +1,54 @@
+package entraweb
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestSafeReturnPath(t *testing.T) {
+	good := []string{"/", "/dash/", "/reports?year=2026&q=a%20b", "/a/b#frag", "/path;p=1", "/%E2%9C%93"}
+	bad := []string{"", "dash", "//evil.example", "/\\evil.example", "\\\\evil.example", "https://evil.example",
+		"javascript:alert(1)", "/%2Fevil.example", "/%5Cevil.example", "/%2fevil.example", "/\tevil", "/a\r\nSet-Cookie:x",
+		"/%0d%0aX:1", " /x", "/x\x00", "http:/evil.example", "///evil.example", "/%", "/a%2",
+	}
+	for _, p := range good {
+		if _, ok := safeReturnPath(p); !ok {
+			t.Errorf("%q refused", p)
+		}
+	}
+	for _, p := range bad {
+		if _, ok := safeReturnPath(p); ok {
+			t.Errorf("%q accepted", p)
+		}
+	}
+}
+
+// FuzzReturnPath checks the promise that matters: whatever is accepted,
+// resolved against the app's URL, stays on the app's origin.
+func FuzzReturnPath(f *testing.F) {
+	for _, s := range []string{"/", "//x", "/\\x", "/%2f%2fx", "/a?b=//c", "/.%2e/x", "https://x"} {
+		f.Add(s)
+	}
+	base, _ := url.Parse("https://app.example/base/")
+	f.Fuzz(func(t *testing.T, p string) {
+		got, ok := safeReturnPath(p)
+		if !ok {
+			return
+		}
+		for _, cand := range []string{got, strings.ReplaceAll(got, "\\", "/")} {
+			u, err := base.Parse(cand)
+			if err != nil {
+				continue
+			}
+			if u.Host != "app.example" || u.Scheme != "https" {
+				t.Fatalf("%q leaves the origin: %s", p, u)
+			}
+		}
+		if dec, err := url.PathUnescape(got); err == nil {
+			if u, err := base.Parse(dec); err == nil && u.Host != "app.example" {
+				t.Fatalf("%q leaves the origin once decoded: %s", p, u)
+			}
+		}
+	})
+}
