@@ -26,7 +26,7 @@ func noFollow(jar http.CookieJar) *http.Client {
 	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-func navigate(t *testing.T, c *http.Client, method, u string, form url.Values) *http.Response {
+func navigate(t testing.TB, c *http.Client, method, u string, form url.Values) *http.Response {
 	t.Helper()
 	var body *strings.Reader
 	if form != nil {
@@ -50,7 +50,7 @@ func navigate(t *testing.T, c *http.Client, method, u string, form url.Values) *
 
 // startLogin asks the app to start a sign-in and returns the authorize
 // URL it redirected to; the pending cookie lands in jar.
-func startLogin(t *testing.T, jar http.CookieJar, appURL, ret string) string {
+func startLogin(t testing.TB, jar http.CookieJar, appURL, ret string) string {
 	t.Helper()
 	resp := navigate(t, noFollow(jar), "GET", appURL+"/auth/login?return="+url.QueryEscape(ret), nil)
 	if resp.StatusCode != http.StatusFound {

@@ -37,7 +37,7 @@ func testConfig(srv *entratest.Server) entraweb.Config {
 	}
 }
 
-func newApp(t *testing.T, srv *entratest.Server, cfg entraweb.Config) *app {
+func newApp(t testing.TB, srv *entratest.Server, cfg entraweb.Config) *app {
 	t.Helper()
 	auth, err := entraweb.New(cfg)
 	if err != nil {

@@ -123,7 +123,11 @@ func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 		}
 		hint := sess.Values[valLoginHint]
 		if err := a.sessions.Destroy(r.Context(), w, r, sess); err != nil {
-			a.storeUnavailable(w, r, err)
+			a.log.Error("entraweb: sign-out could not delete the session", "user_oid", u.ObjectID, "err", err)
+			w.Header().Set("Retry-After", "5")
+			render(w, r, page{Status: http.StatusServiceUnavailable, Code: "sign_out_incomplete", Title: "Sign-out did not complete",
+				Message: "This browser's session cookie was removed, but the app could not delete the session on the server.",
+				Fix:     "Try again in a few seconds.", Links: []link{{base + a.s.prefix + "logout", "Sign out"}}})
 			return
 		}
 		a.log.Info("entraweb: signed out", "user_oid", u.ObjectID, "tid", u.TenantID)

@@ -1,0 +1,117 @@
+// Command basic is the smallest complete web app signed in with entraweb.
+// Every page needs a signed-in user; the home page greets them.
+//
+// It reads its configuration from the environment (and appsettings.json, if
+// one is in the working directory), so the same binary runs against a real
+// tenant or the local emulator:
+//
+//	export AZURE_TENANT_ID=... AZURE_CLIENT_ID=... AZURE_CLIENT_SECRET=...
+//	export AZURE_AUTHORITY_HOST=https://127.0.0.1:8443/   # only for the emulator
+//	export SSL_CERT_FILE=...                              # only for the emulator's CA
+//	go run ./examples/basic -listen 127.0.0.1:8080
+//
+// Register http://127.0.0.1:8080/auth/callback as a redirect URI of the app.
+//
+// Sessions live in memory: the session/boltstore package is deliberately not
+// imported. Linking it would make a bolt file and a generated key file appear
+// in the working directory on the first run, which is a surprise in an
+// example; losing sessions at a restart only costs a silent trip to Entra ID.
+// An app that keeps sessions adds
+//
+//	import _ "github.com/entraweb/entraweb/session/boltstore"
+//
+// and sets Entraweb:Session:Key (or uses Redis for many instances).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/entraweb/entraweb"
+)
+
+// html/template escapes the user's name and username.
+var home = template.Must(template.New("home").Parse(`<!doctype html>
+<title>entraweb basic example</title>
+<h1>Hello, {{.Name}}</h1>
+<p>You are signed in as <b>{{.Username}}</b>.</p>
+<p><a href="/auth/logout">Sign out</a></p>
+`))
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	listen := flag.String("listen", "127.0.0.1:8080", "`address` to listen on")
+	flag.Parse()
+
+	cfg, err := entraweb.LoadConfig()
+	if err != nil {
+		return configError(err)
+	}
+	// New checks the whole configuration and then reads the provider's
+	// discovery document, so a wrong tenant or an untrusted CA shows here,
+	// not at the first sign-in.
+	auth, err := entraweb.New(cfg)
+	if err != nil {
+		return configError(err)
+	}
+	defer auth.Close()
+
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", auth.Routes())
+	mux.Handle("/", auth.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		home.Execute(w, entraweb.UserFrom(r.Context()))
+	})))
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "basic: %v\n", err)
+		return 1
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	slog.Info("basic: listening", "url", "http://"+ln.Addr().String()+"/")
+
+	select {
+	case err := <-done:
+		fmt.Fprintf(os.Stderr, "basic: %v\n", err)
+		return 1
+	case <-ctx.Done():
+	}
+	stop() // a second Ctrl-C ends the process at once
+	slog.Info("basic: shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		fmt.Fprintf(os.Stderr, "basic: shutdown: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// configError explains a configuration that cannot work. The error from
+// entraweb already lists every problem with the name of its key.
+func configError(err error) int {
+	fmt.Fprintf(os.Stderr, "basic: cannot start:\n%v\n", err)
+	if !errors.Is(err, entraweb.ErrProviderUnavailable) {
+		fmt.Fprintln(os.Stderr, "\nSet AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (and AZURE_AUTHORITY_HOST for\n"+
+			"another authority, such as `go run ./cmd/entraweb emulator`), or put them in appsettings.json.")
+	}
+	return 1
+}
