@@ -18,6 +18,7 @@ type AADSTSError struct {
 	SubError    string // refines Err: consent_required, bad_token...
 	Description string // Entra's text, with its trace and correlation ids
 	Status      int    // HTTP status of a token endpoint answer; 0 for a redirect
+	Claims      string // a claims challenge the answer carried
 }
 
 func (e *AADSTSError) Error() string {
@@ -96,6 +97,7 @@ func fromMSAL(err error) (*AADSTSError, bool) {
 		Description string `json:"error_description"`
 		Codes       []int  `json:"error_codes"`
 		SubError    string `json:"suberror"`
+		Claims      string `json:"claims"`
 	}
 	if ce.Resp.Body == nil {
 		return nil, false
@@ -103,7 +105,7 @@ func fromMSAL(err error) (*AADSTSError, bool) {
 	if err := json.NewDecoder(ce.Resp.Body).Decode(&body); err != nil || body.Error == "" {
 		return nil, false
 	}
-	e := &AADSTSError{Err: body.Error, SubError: body.SubError, Description: body.Description, Status: ce.Resp.StatusCode}
+	e := &AADSTSError{Err: body.Error, SubError: body.SubError, Description: body.Description, Status: ce.Resp.StatusCode, Claims: body.Claims}
 	if len(body.Codes) > 0 {
 		e.Code = body.Codes[0]
 	} else {

@@ -31,6 +31,7 @@ type Auth struct {
 	log      *slog.Logger
 	sessions *session.Manager
 	pending  *pendingJar
+	tokens   *tokenStore
 	verifier *idTokenVerifier
 	msal     *clientPool
 
@@ -226,6 +227,7 @@ func (a *Auth) openStore(cfg Config) error {
 		Logger:      s.log,
 	}
 	a.pending = &pendingJar{box: box, now: func() time.Time { return s.now() }}
+	a.tokens = &tokenStore{store: store, box: box, life: s.life, now: func() time.Time { return s.now() }}
 	return nil
 }
 

@@ -52,7 +52,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	raw, err := a.redeem(ctx, code, p)
+	raw, cacheData, err := a.redeem(ctx, code, p)
 	if err != nil {
 		var ae *AADSTSError
 		switch {
@@ -89,6 +89,28 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 		a.forbidden(w, r, u, m)
 		return
 	}
+	// Keep the tokens of the sign-in (the refresh token above all) in the
+	// user's token cache partition, for AccessToken.
+	partition := partitionKey(u.ObjectID, u.TenantID)
+	rec, err := a.tokens.load(ctx, partition)
+	if err != nil {
+		a.storeUnavailable(w, r, err)
+		return
+	}
+	if cacheData.account != partition {
+		// MSAL filed the tokens under another account than the validated
+		// ID token names: keep none of them.
+		a.log.Error("entraweb: the token response's account does not match the ID token; tokens not kept", "user_oid", u.ObjectID)
+		cacheData = redeemed{}
+	}
+	rec.msal = cacheData.msal
+	if cacheData.token != "" {
+		rec.remember(scopesKey(a.signInScopes(p)), cacheData.token, cacheData.expires)
+	}
+	if err := a.tokens.save(ctx, partition, rec); err != nil {
+		a.storeUnavailable(w, r, err)
+		return
+	}
 	ub, _ := json.Marshal(u)
 	values := map[string]string{valUser: string(ub), valCSRF: randomToken()}
 	if claims.LoginHint != "" {
@@ -103,36 +125,53 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, base.Path+p.Return, http.StatusSeeOther)
 }
 
+// redeemed is what a code redemption leaves for the token cache.
+type redeemed struct {
+	msal    []byte // MSAL's cache after the redemption
+	account string // the home account id MSAL filed them under
+	token   string // the access token for the sign-in's scopes
+	expires time.Time
+}
+
 // redeem exchanges the code for tokens with MSAL Go and returns the raw ID
 // token. MSAL validates none of it; the caller does.
-func (a *Auth) redeem(ctx context.Context, code string, p pendingSignIn) (string, error) {
+func (a *Auth) redeem(ctx context.Context, code string, p pendingSignIn) (string, redeemed, error) {
 	c, err := a.msal.get(ctx)
 	if err != nil {
-		return "", err
+		return "", redeemed{}, err
 	}
 	defer a.msal.put(c)
-	scopes := a.s.cfg.Scopes
+	scopes := a.signInScopes(p)
+	resource := true
 	if len(scopes) == 0 {
 		// MSAL adds the OpenID scopes itself and wants at least one.
-		scopes = []string{"openid"}
+		scopes, resource = []string{"openid"}, false
 	}
-	res, err := c.app.AcquireTokenByAuthCode(ctx, code, p.RedirectURI, scopes, confidential.WithChallenge(p.Verifier))
+	opts := []confidential.AcquireByAuthCodeOption{confidential.WithChallenge(p.Verifier)}
+	if p.Claims != "" {
+		opts = append(opts, confidential.WithClaims(p.Claims))
+	}
+	res, err := c.app.AcquireTokenByAuthCode(ctx, code, p.RedirectURI, scopes, opts...)
 	if err != nil {
 		if ae, ok := fromMSAL(err); ok {
 			if ae.Status >= 500 {
-				return "", fmt.Errorf("%w: token endpoint answered HTTP %d", ErrProviderUnavailable, ae.Status)
+				return "", redeemed{}, fmt.Errorf("%w: token endpoint answered HTTP %d", ErrProviderUnavailable, ae.Status)
 			}
-			return "", ae
+			return "", redeemed{}, ae
 		}
 		if strings.Contains(err.Error(), "declined scopes") {
-			return "", &AADSTSError{Err: "declined_scopes", Description: "Entra ID did not grant every scope asked for (" + strings.Join(scopes, " ") + "). Check Entraweb:Scopes and the app's API permissions."}
+			return "", redeemed{}, &AADSTSError{Err: "declined_scopes", Description: "Entra ID did not grant every scope asked for (" + strings.Join(scopes, " ") + "). Check Entraweb:Scopes and the app's API permissions."}
 		}
-		return "", err
+		return "", redeemed{}, err
 	}
 	if res.IDToken.RawToken == "" {
-		return "", &AADSTSError{Err: "no_id_token", Description: "The token endpoint answered without an ID token."}
+		return "", redeemed{}, &AADSTSError{Err: "no_id_token", Description: "The token endpoint answered without an ID token."}
 	}
-	return res.IDToken.RawToken, nil
+	out := redeemed{msal: c.cache.data, account: strings.ToLower(res.Account.HomeAccountID)}
+	if resource {
+		out.token, out.expires = res.AccessToken, res.ExpiresOn
+	}
+	return res.IDToken.RawToken, out, nil
 }
 
 // providerError shows an error Entra ID returned, with its meaning and

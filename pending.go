@@ -24,6 +24,10 @@ type pendingSignIn struct {
 	Return      string `json:"r"`
 	RedirectURI string `json:"u"`
 	Created     int64  `json:"c"`
+	// Scopes and Claims of a step-up sign-in (incremental consent, a
+	// claims challenge); empty for a plain one.
+	Scopes []string `json:"sc,omitempty"`
+	Claims string   `json:"cl,omitempty"`
 }
 
 const (

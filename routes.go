@@ -57,6 +57,9 @@ func (a *Auth) handleLogin(w http.ResponseWriter, r *http.Request) {
 		State: randomToken(), Nonce: randomToken(), Verifier: randomToken() + randomToken()[:11],
 		Return: ret, RedirectURI: base.String() + a.s.callbackPath, Created: a.s.now().Unix(),
 	}
+	if su, ok := a.openStepUp(r.URL.Query().Get("req")); ok {
+		p.Scopes, p.Claims = su.Scopes, su.Claims
+	}
 	list := append(a.pending.read(r, secure), p)
 	a.pending.write(w, list, secure)
 	q := url.Values{
@@ -64,11 +67,14 @@ func (a *Auth) handleLogin(w http.ResponseWriter, r *http.Request) {
 		"response_type":         {"code"},
 		"redirect_uri":          {p.RedirectURI},
 		"response_mode":         {"query"},
-		"scope":                 {strings.Join(append([]string{"openid", "profile", "offline_access"}, a.s.cfg.Scopes...), " ")},
+		"scope":                 {strings.Join(append([]string{"openid", "profile", "offline_access"}, a.signInScopes(p)...), " ")},
 		"state":                 {p.State},
 		"nonce":                 {p.Nonce},
 		"code_challenge":        {pkceChallenge(p.Verifier)},
 		"code_challenge_method": {"S256"},
+	}
+	if p.Claims != "" {
+		q.Set("claims", p.Claims)
 	}
 	if prompt := r.URL.Query().Get("prompt"); prompt == "login" || prompt == "select_account" || prompt == "consent" {
 		q.Set("prompt", prompt)
@@ -81,6 +87,15 @@ func (a *Auth) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, target, http.StatusFound)
+}
+
+// signInScopes are the resource scopes a sign-in asks for: those of a
+// step-up, else the configured ones.
+func (a *Auth) signInScopes(p pendingSignIn) []string {
+	if len(p.Scopes) > 0 {
+		return p.Scopes
+	}
+	return a.s.cfg.Scopes
 }
 
 // handleLogout: GET asks for confirmation, POST (with the CSRF token of
@@ -122,6 +137,12 @@ func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		hint := sess.Values[valLoginHint]
+		// The user's tokens go with the session: delete the token cache
+		// partition before anything else can fail.
+		if err := a.tokens.delete(r.Context(), partitionKey(u.ObjectID, u.TenantID)); err != nil {
+			a.storeUnavailable(w, r, err)
+			return
+		}
 		if err := a.sessions.Destroy(r.Context(), w, r, sess); err != nil {
 			a.log.Error("entraweb: sign-out could not delete the session", "user_oid", u.ObjectID, "err", err)
 			w.Header().Set("Retry-After", "5")
