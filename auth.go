@@ -18,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
 	"github.com/entraweb/entraweb/session"
 	_ "github.com/entraweb/entraweb/session/memstore" // the store of last resort
@@ -99,12 +98,12 @@ func New(cfg Config) (*Auth, error) {
 		skew:           2 * time.Minute,
 		now:            s.now,
 	}
-	cred, err := confidential.NewCredFromSecret(string(cfg.ClientSecret))
+	cred, x5c, err := credential(cfg, s.now())
 	if err != nil {
 		a.Close()
-		return nil, fmt.Errorf("entraweb: client secret: %w", err)
+		return nil, fmt.Errorf("entraweb: %w", err)
 	}
-	a.msal = newClientPool(s, cred)
+	a.msal = newClientPool(s, cred, x5c)
 	// Load the signing keys now, so a sign-in never waits for them; a
 	// failure here is retried on first use.
 	if err := a.verifier.keys.refresh(ctx); err != nil {

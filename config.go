@@ -39,6 +39,21 @@ type Config struct {
 	// AZURE_CLIENT_SECRET, or a ClientCredentials entry with
 	// SourceType "ClientSecret".
 	ClientSecret Secret
+	// ClientCertificate is a certificate credential (PEM or PFX), sent as
+	// a signed client assertion. AZURE_CLIENT_CERTIFICATE_PATH and
+	// AZURE_CLIENT_CERTIFICATE_PASSWORD set it too.
+	ClientCertificate CertificateSource
+	// FederatedTokenFile is a file holding a token of another identity
+	// provider that the app registration trusts (a federated identity
+	// credential), re-read at every use: workload identity on Kubernetes
+	// mounts one and sets AZURE_FEDERATED_TOKEN_FILE.
+	FederatedTokenFile string
+	// ManagedIdentity, when set, uses an Azure managed identity's token as
+	// the app's federated credential (no secret to rotate).
+	ManagedIdentity *ManagedIdentitySource
+	// ClientCapabilities announces what the app can handle, e.g. "CP1" for
+	// continuous access evaluation claims challenges.
+	ClientCapabilities []string
 	// CallbackPath is the path of the redirect URI registered on the app;
 	// it must lie under RoutePrefix. Default RoutePrefix + "callback".
 	CallbackPath string
@@ -54,6 +69,13 @@ type Config struct {
 	// Scopes are resource permissions asked for at sign-in besides the
 	// OpenID ones, e.g. "User.Read".
 	Scopes []string
+	// GraphURL is Microsoft Graph's base URL, used to resolve the groups of
+	// users in more groups than a token carries; default
+	// https://graph.microsoft.com (a national cloud or an emulator differs).
+	GraphURL string
+	// GroupsScope is the permission asked for to read a user's groups in
+	// that case; default GroupMember.Read.All.
+	GroupsScope string
 	// Roles is the app-role hierarchy, lowest first: each role implies the
 	// ones before it. Empty means the default hierarchy: for any prefix P,
 	// P.Admin implies P.Write, which implies P.Read (and Admin ⊇ Write ⊇
@@ -83,6 +105,28 @@ type Config struct {
 	Logger *slog.Logger `json:"-"`
 	// Store overrides Session.Store with a store built in code.
 	Store session.Store `json:"-"`
+}
+
+// CertificateSource locates a certificate credential: a file (Path), or
+// the file's content in base64 (Base64, as a secret store hands it out).
+// PEM files hold the certificate and an unencrypted private key; PFX
+// (PKCS#12) files may be protected with Password.
+type CertificateSource struct {
+	Path     string
+	Base64   Secret
+	Password Secret
+	// SendX5C sends the certificate chain with each assertion, for
+	// subject-name/issuer authentication (certificate auto-rotation).
+	SendX5C bool
+}
+
+func (c CertificateSource) set() bool { return c.Path != "" || c.Base64 != "" }
+
+// ManagedIdentitySource selects the managed identity whose token serves as
+// the app's client assertion.
+type ManagedIdentitySource struct {
+	// ClientID of a user-assigned identity; empty for the system-assigned one.
+	ClientID string
 }
 
 // SessionConfig configures server-side sessions.
@@ -231,8 +275,38 @@ func (c Config) validate() (*settings, error) {
 			bad("AzureAd:ClientId", "%q is not a GUID (the application (client) id of the app registration)", c.ClientID)
 		}
 	}
-	if c.ClientSecret == "" {
-		bad("AzureAd:ClientSecret", "missing: a web app needs a client credential (AZURE_CLIENT_SECRET or ClientCredentials)")
+	var creds []string
+	if c.ClientSecret != "" {
+		creds = append(creds, "a client secret")
+	}
+	if c.ClientCertificate.set() {
+		creds = append(creds, "a certificate")
+		if c.ClientCertificate.Path != "" && c.ClientCertificate.Base64 != "" {
+			bad("AzureAd:ClientCredentials", "a certificate is given both as a path and in base64: keep one")
+		}
+	}
+	if c.FederatedTokenFile != "" {
+		creds = append(creds, "a federated token file")
+	}
+	if c.ManagedIdentity != nil {
+		creds = append(creds, "a managed identity")
+	}
+	switch {
+	case len(creds) == 0:
+		bad("AzureAd:ClientCredentials", "missing: a web app needs a client credential: a secret (AZURE_CLIENT_SECRET), a certificate (AZURE_CLIENT_CERTIFICATE_PATH), a federated token file (AZURE_FEDERATED_TOKEN_FILE) or a managed identity")
+	case len(creds) > 1:
+		bad("AzureAd:ClientCredentials", "%s are configured; keep one", strings.Join(creds, " and "))
+	}
+	if c.GraphURL != "" {
+		gu, err := url.Parse(c.GraphURL)
+		if err != nil || gu.Scheme != "https" || gu.Host == "" || gu.RawQuery != "" || gu.Fragment != "" {
+			bad("Entraweb:GraphUrl", "%q must be an https URL such as https://graph.microsoft.com", c.GraphURL)
+		}
+	}
+	for i, cp := range c.ClientCapabilities {
+		if cp == "" || strings.ContainsAny(cp, " \t\"") {
+			bad(fmt.Sprintf("AzureAd:ClientCapabilities:%d", i), "%q is not a capability such as CP1", cp)
+		}
 	}
 
 	switch {

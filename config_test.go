@@ -35,7 +35,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, key := range []string{"AzureAd:Instance", "AzureAd:TenantId", "AzureAd:ClientId", "AzureAd:ClientSecret",
+	for _, key := range []string{"AzureAd:Instance", "AzureAd:TenantId", "AzureAd:ClientId", "AzureAd:ClientCredentials",
 		"Entraweb:AllowedTenants", "Entraweb:Scopes:0", "Entraweb:RoutePrefix", "Entraweb:PublicBaseUrl",
 		"Entraweb:TrustedProxies:1", "Entraweb:Roles:1", "Entraweb:MinimumRole", "Entraweb:Session:Key",
 		"Entraweb:Session:Store", "Entraweb:Session:IdleTimeout"} {

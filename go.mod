@@ -11,6 +11,8 @@ require (
 require (
 	github.com/google/uuid v1.3.0 // indirect
 	github.com/kylelemons/godebug v1.1.0 // indirect
+	golang.org/x/crypto v0.11.0 // indirect
 	golang.org/x/sync v0.10.0 // indirect
 	golang.org/x/sys v0.29.0 // indirect
+	software.sslmate.com/src/go-pkcs12 v0.7.4 // indirect
 )

@@ -87,16 +87,83 @@ func loadConfig(fsys fs.FS, environ []string) (Config, error) {
 	for envName, path := range map[string][]string{
 		"AZURE_TENANT_ID":      {"AzureAd", "TenantId"},
 		"AZURE_CLIENT_ID":      {"AzureAd", "ClientId"},
-		"AZURE_CLIENT_SECRET":  {"AzureAd", "ClientSecret"},
 		"AZURE_AUTHORITY_HOST": {"AzureAd", "Instance"},
 	} {
 		if v, ok := env[envName]; ok && v != "" {
 			setPath(root, path, v)
 		}
 	}
-	cfg, err := decodeSettings(root)
+	cfg, err := decodeSettings(root, env)
 	errs = append(errs, err)
+	// A credential in the environment replaces those of the files, with
+	// the Azure SDK's order: secret, then certificate, then federated token.
+	switch {
+	case env["AZURE_CLIENT_SECRET"] != "":
+		clearCredentials(&cfg)
+		cfg.ClientSecret = Secret(env["AZURE_CLIENT_SECRET"])
+	case env["AZURE_CLIENT_CERTIFICATE_PATH"] != "":
+		clearCredentials(&cfg)
+		cfg.ClientCertificate = CertificateSource{Path: env["AZURE_CLIENT_CERTIFICATE_PATH"], Password: Secret(env["AZURE_CLIENT_CERTIFICATE_PASSWORD"])}
+		switch strings.ToLower(env["AZURE_CLIENT_SEND_CERTIFICATE_CHAIN"]) {
+		case "1", "true":
+			cfg.ClientCertificate.SendX5C = true
+		}
+	case env["AZURE_FEDERATED_TOKEN_FILE"] != "":
+		clearCredentials(&cfg)
+		cfg.FederatedTokenFile = env["AZURE_FEDERATED_TOKEN_FILE"]
+	}
 	return cfg, errors.Join(errs...)
+}
+
+func clearCredentials(c *Config) {
+	c.ClientSecret, c.ClientCertificate, c.FederatedTokenFile, c.ManagedIdentity = "", CertificateSource{}, "", nil
+}
+
+// credential reads one entry of Microsoft.Identity.Web's ClientCredentials.
+func (d *decoder) credential(key string, v any, cfg *Config) {
+	var src, path, password, b64, assertionPath, miClientID string
+	var secret Secret
+	d.object(key, v, map[string]func(string, any){
+		"SourceType":                  d.str(&src),
+		"ClientSecret":                d.secret(&secret),
+		"CertificateDiskPath":         d.str(&path),
+		"CertificatePassword":         d.str(&password),
+		"Base64EncodedValue":          d.str(&b64),
+		"SignedAssertionFileDiskPath": d.str(&assertionPath),
+		"ManagedIdentityClientId":     d.str(&miClientID),
+	})
+	need := func(field, val string) bool {
+		if val == "" {
+			d.fail(key+":"+field, "missing for SourceType "+src)
+			return false
+		}
+		return true
+	}
+	switch strings.ToLower(src) {
+	case "clientsecret":
+		if need("ClientSecret", string(secret)) {
+			cfg.ClientSecret = secret
+		}
+	case "path":
+		if need("CertificateDiskPath", path) {
+			cfg.ClientCertificate.Path, cfg.ClientCertificate.Password = path, Secret(password)
+		}
+	case "base64encoded":
+		if need("Base64EncodedValue", b64) {
+			cfg.ClientCertificate.Base64, cfg.ClientCertificate.Password = Secret(b64), Secret(password)
+		}
+	case "signedassertionfilepath":
+		if assertionPath == "" {
+			assertionPath = d.env["AZURE_FEDERATED_TOKEN_FILE"]
+		}
+		if need("SignedAssertionFileDiskPath", assertionPath) {
+			cfg.FederatedTokenFile = assertionPath
+		}
+	case "signedassertionfrommanagedidentity":
+		cfg.ManagedIdentity = &ManagedIdentitySource{ClientID: miClientID}
+	default:
+		d.fail(key+":SourceType", fmt.Sprintf("%q is not supported; use ClientSecret, Path, Base64Encoded, SignedAssertionFilePath or SignedAssertionFromManagedIdentity", src))
+	}
 }
 
 // parseSettings reads one settings file: a JSON object. Like .NET's
@@ -223,9 +290,9 @@ func setPath(t tree, path []string, v string) {
 
 // decodeSettings maps the AzureAd and Entraweb sections onto a Config,
 // collecting every error.
-func decodeSettings(root tree) (Config, error) {
+func decodeSettings(root tree, env map[string]string) (Config, error) {
 	var cfg Config
-	d := &decoder{}
+	d := &decoder{env: env}
 	if k, ok := lookup(root, "AzureAd"); ok {
 		d.object("AzureAd", root[k], map[string]func(string, any){
 			"Instance":              d.str(&cfg.Instance),
@@ -235,25 +302,10 @@ func decodeSettings(root tree) (Config, error) {
 			"CallbackPath":          d.str(&cfg.CallbackPath),
 			"SignedOutCallbackPath": d.str(&cfg.SignedOutCallbackPath),
 			"Domain":                d.str(new(string)),
+			"SendX5C":               d.boolean(&cfg.ClientCertificate.SendX5C),
+			"ClientCapabilities":    d.strs(&cfg.ClientCapabilities),
 			"ClientCredentials": func(key string, v any) {
-				d.list(key, v, func(key string, v any) {
-					var src string
-					var secret Secret
-					d.object(key, v, map[string]func(string, any){
-						"SourceType":   d.str(&src),
-						"ClientSecret": d.secret(&secret),
-					})
-					switch {
-					case strings.EqualFold(src, "ClientSecret") && secret != "":
-						if cfg.ClientSecret == "" {
-							cfg.ClientSecret = secret
-						}
-					case strings.EqualFold(src, "ClientSecret"):
-						d.fail(key+":ClientSecret", "missing")
-					default:
-						d.fail(key+":SourceType", fmt.Sprintf("%q is not supported; use ClientSecret", src))
-					}
-				})
+				d.list(key, v, func(key string, v any) { d.credential(key, v, &cfg) })
 			},
 		})
 	}
@@ -261,6 +313,8 @@ func decodeSettings(root tree) (Config, error) {
 		d.object("Entraweb", root[k], map[string]func(string, any){
 			"AllowedTenants": d.strs(&cfg.AllowedTenants),
 			"Scopes":         d.strs(&cfg.Scopes),
+			"GraphUrl":       d.str(&cfg.GraphURL),
+			"GroupsScope":    d.str(&cfg.GroupsScope),
 			"Roles":          d.strs(&cfg.Roles),
 			"MinimumRole":    d.str(&cfg.MinimumRole),
 			"AccessContact":  d.str(&cfg.AccessContact),
@@ -288,7 +342,10 @@ func decodeSettings(root tree) (Config, error) {
 	return cfg, errors.Join(d.errs...)
 }
 
-type decoder struct{ errs []error }
+type decoder struct {
+	errs []error
+	env  map[string]string
+}
 
 func (d *decoder) fail(key, msg string) { d.errs = append(d.errs, fmt.Errorf("%s: %s", key, msg)) }
 
@@ -348,6 +405,26 @@ func (d *decoder) str(dst *string) func(string, any) {
 			*dst = x
 		default:
 			d.fail(key, "must be a string, not "+typeName(v))
+		}
+	}
+}
+
+func (d *decoder) boolean(dst *bool) func(string, any) {
+	return func(key string, v any) {
+		switch x := v.(type) {
+		case bool:
+			*dst = x
+		case string:
+			switch strings.ToLower(x) {
+			case "true", "1":
+				*dst = true
+			case "false", "0", "":
+				*dst = false
+			default:
+				d.fail(key, fmt.Sprintf("%q is not true or false", x))
+			}
+		default:
+			d.fail(key, "must be true or false, not "+typeName(v))
 		}
 	}
 }

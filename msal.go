@@ -49,7 +49,7 @@ func (c *callCache) Export(ctx context.Context, m cache.Marshaler, _ cache.Expor
 	return err
 }
 
-func newClientPool(s *settings, cred confidential.Credential) *clientPool {
+func newClientPool(s *settings, cred confidential.Credential, x5c bool) *clientPool {
 	size := min(max(2*runtime.GOMAXPROCS(0), 4), 32)
 	p := &clientPool{free: make(chan *msalClient, size), tokens: make(chan struct{}, size)}
 	for range size {
@@ -59,10 +59,18 @@ func newClientPool(s *settings, cred confidential.Credential) *clientPool {
 	discovery := isMicrosoftHost(s.authorityHost)
 	p.newFunc = func() (*msalClient, error) {
 		cc := &callCache{}
-		app, err := confidential.New(s.authority, s.cfg.ClientID, cred,
+		opts := []confidential.Option{
 			confidential.WithHTTPClient(client),
 			confidential.WithInstanceDiscovery(discovery),
-			confidential.WithCache(cc))
+			confidential.WithCache(cc),
+		}
+		if x5c {
+			opts = append(opts, confidential.WithX5C())
+		}
+		if len(s.cfg.ClientCapabilities) > 0 {
+			opts = append(opts, confidential.WithClientCapabilities(s.cfg.ClientCapabilities))
+		}
+		app, err := confidential.New(s.authority, s.cfg.ClientID, cred, opts...)
 		if err != nil {
 			return nil, err
 		}
