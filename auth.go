@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
 	"github.com/entraweb/entraweb/session"
 	_ "github.com/entraweb/entraweb/session/memstore" // the store of last resort
@@ -33,6 +34,9 @@ type Auth struct {
 	tokens   *tokenStore
 	verifier *idTokenVerifier
 	msal     *clientPool
+	cred     confidential.Credential
+	x5c      bool
+	app      appClient
 
 	authorizeURL  string
 	endSessionURL string
@@ -98,12 +102,12 @@ func New(cfg Config) (*Auth, error) {
 		skew:           2 * time.Minute,
 		now:            s.now,
 	}
-	cred, x5c, err := credential(cfg, s.now())
+	a.cred, a.x5c, err = credential(cfg, s.now())
 	if err != nil {
 		a.Close()
 		return nil, fmt.Errorf("entraweb: %w", err)
 	}
-	a.msal = newClientPool(s, cred, x5c)
+	a.msal = newClientPool(a.newMSAL)
 	// Load the signing keys now, so a sign-in never waits for them; a
 	// failure here is retried on first use.
 	if err := a.verifier.keys.refresh(ctx); err != nil {

@@ -49,34 +49,41 @@ func (c *callCache) Export(ctx context.Context, m cache.Marshaler, _ cache.Expor
 	return err
 }
 
-func newClientPool(s *settings, cred confidential.Credential, x5c bool) *clientPool {
+func newClientPool(newApp func(cache.ExportReplace) (confidential.Client, error)) *clientPool {
 	size := min(max(2*runtime.GOMAXPROCS(0), 4), 32)
 	p := &clientPool{free: make(chan *msalClient, size), tokens: make(chan struct{}, size)}
 	for range size {
 		p.tokens <- struct{}{}
 	}
-	client := s.httpClient
-	discovery := isMicrosoftHost(s.authorityHost)
 	p.newFunc = func() (*msalClient, error) {
 		cc := &callCache{}
-		opts := []confidential.Option{
-			confidential.WithHTTPClient(client),
-			confidential.WithInstanceDiscovery(discovery),
-			confidential.WithCache(cc),
-		}
-		if x5c {
-			opts = append(opts, confidential.WithX5C())
-		}
-		if len(s.cfg.ClientCapabilities) > 0 {
-			opts = append(opts, confidential.WithClientCapabilities(s.cfg.ClientCapabilities))
-		}
-		app, err := confidential.New(s.authority, s.cfg.ClientID, cred, opts...)
+		app, err := newApp(cc)
 		if err != nil {
 			return nil, err
 		}
 		return &msalClient{app: app, cache: cc}, nil
 	}
 	return p
+}
+
+// newMSAL makes an MSAL confidential client with entraweb's settings; a
+// nil cache leaves MSAL its own in-memory cache.
+func (a *Auth) newMSAL(cache cache.ExportReplace) (confidential.Client, error) {
+	s := a.s
+	opts := []confidential.Option{
+		confidential.WithHTTPClient(s.httpClient),
+		confidential.WithInstanceDiscovery(isMicrosoftHost(s.authorityHost)),
+	}
+	if cache != nil {
+		opts = append(opts, confidential.WithCache(cache))
+	}
+	if a.x5c {
+		opts = append(opts, confidential.WithX5C())
+	}
+	if len(s.cfg.ClientCapabilities) > 0 {
+		opts = append(opts, confidential.WithClientCapabilities(s.cfg.ClientCapabilities))
+	}
+	return confidential.New(s.authority, s.cfg.ClientID, a.cred, opts...)
 }
 
 // get lends a client, making one if the pool may still grow, else
