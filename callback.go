@@ -111,6 +111,14 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 		a.storeUnavailable(w, r, err)
 		return
 	}
+	if u.GroupsOverage {
+		// The token could not list them all: read them once, now.
+		if groups, err := a.resolveGroups(ctx, u); err != nil {
+			a.log.Warn("entraweb: could not read the groups of a user in too many groups for a token", "user_oid", u.ObjectID, "err", err)
+		} else {
+			u.Groups, u.GroupsOverage = groups, false
+		}
+	}
 	ub, _ := json.Marshal(u)
 	values := map[string]string{valUser: string(ub), valCSRF: randomToken()}
 	if claims.LoginHint != "" {

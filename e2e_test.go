@@ -33,6 +33,7 @@ func testConfig(srv *entratest.Server) entraweb.Config {
 		ClientSecret: entratest.DemoClientSecret,
 		HTTPClient:   srv.Client(),
 		Session:      entraweb.SessionConfig{Store: "memory"},
+		GraphURL:     srv.GraphURL(),
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 }
@@ -120,8 +121,8 @@ func TestSignInEveryDemoUser(t *testing.T) {
 			if me.Name != tt.name || me.TID != entratest.DemoTenantID || !slices.Equal(me.Roles, tt.roles) {
 				t.Errorf("/auth/me = %+v", me)
 			}
-			if tt.user == "erin" && (!me.GroupsOverage || len(me.Groups) != 0) {
-				t.Errorf("erin's groups overage not reported: %+v", me)
+			if tt.user == "erin" && (me.GroupsOverage || len(me.Groups) != 250) {
+				t.Errorf("erin's 250 groups were not read from Graph: overage %v, %d groups", me.GroupsOverage, len(me.Groups))
 			}
 		})
 	}

@@ -21,9 +21,10 @@ type User struct {
 	Roles []string `json:"roles"`
 	// AssignedRoles are the roles as the token carried them.
 	AssignedRoles []string `json:"assigned_roles"`
-	// Groups are the group object ids the token carried. When the user is
-	// in more groups than a token holds, GroupsOverage is set and Groups is
-	// empty.
+	// Groups are the object ids of the user's groups: from the token, or,
+	// for a user in more groups than a token holds, read from Microsoft
+	// Graph at sign-in. GroupsOverage is set when they could not be read
+	// (Groups is then empty).
 	Groups        []string  `json:"groups"`
 	GroupsOverage bool      `json:"groups_overage,omitempty"`
 	SignedInAt    time.Time `json:"signed_in_at"`
