@@ -7,13 +7,19 @@ GO ?= go
 NODE_DIR := $(CURDIR)/.cache/node
 NODE_SPEC := entratest/testdata/msalnode
 
-.PHONY: test deps node-deps vet bench fuzz emulator
+.PHONY: test deps node-deps vet examples bench fuzz emulator
 
-test: deps vet
+test: deps vet examples
 	ENTRATEST_NODE_MODULES=$(NODE_DIR)/node_modules $(GO) test -race -timeout 12m ./...
 
 vet:
 	$(GO) vet ./...
+
+# The framework examples are a module of their own (so the core's go.mod
+# never names chi, gin or echo); -mod=mod lets it follow the core's
+# dependencies without a manual tidy. Their tests run here too.
+examples:
+	cd examples/frameworks && GOFLAGS=-mod=mod $(GO) vet ./... && GOFLAGS=-mod=mod $(GO) test -race ./...
 
 deps: node-deps
 
@@ -38,6 +44,11 @@ node-deps: apt-deps
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Load test of a signed-in request with wrk (installs wrk when root).
+.PHONY: bench-wrk
+bench-wrk:
+	GO=$(GO) sh bench/run.sh
 
 # Short fuzzing runs of every fuzz target (FUZZTIME=1m for longer).
 FUZZTIME ?= 20s

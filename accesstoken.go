@@ -73,7 +73,7 @@ func (a *Auth) userToken(ctx context.Context, u *User, scopes []string, claims s
 	partition := partitionKey(u.ObjectID, u.TenantID)
 	key := scopesKey(scopes)
 	if claims == "" {
-		rec, err := a.tokens.load(ctx, partition)
+		rec, err := a.tokens.loadIndex(ctx, partition)
 		if err != nil {
 			return "", fmt.Errorf("entraweb: token cache: %w", err)
 		}

@@ -125,7 +125,7 @@ func discover(ctx context.Context, s *settings) (*providerMetadata, error) {
 	}
 	resp, err := s.httpClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("entraweb: %w: GET %s: %w (check AzureAd:Instance, the network, and for a custom CA SSL_CERT_FILE)", ErrProviderUnavailable, u, err)
+		return nil, fmt.Errorf("%w: GET %s: %w (check AzureAd:Instance, the network, and for a custom CA SSL_CERT_FILE)", ErrProviderUnavailable, u, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -141,7 +141,7 @@ func discover(ctx context.Context, s *settings) (*providerMetadata, error) {
 			return nil, fmt.Errorf("entraweb: discovery at %s refused: %w. %s", u, ae, h.fix)
 		}
 		if resp.StatusCode >= 500 {
-			return nil, fmt.Errorf("entraweb: %w: GET %s: HTTP %d", ErrProviderUnavailable, u, resp.StatusCode)
+			return nil, fmt.Errorf("%w: GET %s: HTTP %d", ErrProviderUnavailable, u, resp.StatusCode)
 		}
 		return nil, fmt.Errorf("entraweb: GET %s: HTTP %d (check AzureAd:Instance and AzureAd:TenantId)", u, resp.StatusCode)
 	}
@@ -190,7 +190,7 @@ func (a *Auth) openStore(cfg Config) error {
 		case "bolt":
 			open, ok := session.Opener("bolt")
 			if !ok {
-				return errors.New(`entraweb: Session:Store is "bolt" but the bolt store is not linked in: add  import _ "github.com/entraweb/entraweb/session/boltstore"`)
+				return errors.New(`entraweb: Entraweb:Session:Store is "bolt" but the bolt store is not linked in: add: import _ "github.com/entraweb/entraweb/session/boltstore"`)
 			}
 			path := cfg.Session.Path
 			if path == "" {

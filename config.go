@@ -228,6 +228,14 @@ func isGUID(s string) bool {
 	return true
 }
 
+// Validate checks the configuration without contacting anyone, and
+// reports every problem at once, each with the name of its key. New calls
+// it; a deployment check can call it alone.
+func (c Config) Validate() error {
+	_, err := c.validate()
+	return err
+}
+
 // validate checks a Config and derives settings, reporting every problem
 // at once with the name of its key.
 func (c Config) validate() (*settings, error) {

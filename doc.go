@@ -1,2 +1,136 @@
-// Package entraweb adds Microsoft Entra ID sign-in to Go web applications.
+// Package entraweb adds Microsoft Entra ID (formerly Azure AD) sign-in to a
+// Go web app. It serves the sign-in endpoints itself, guards handlers with
+// middleware, keeps sessions on the server and gets access tokens for the
+// signed-in user (AccessToken) or for the app itself (AppToken), so the app
+// never writes an authentication endpoint.
+//
+// # Quick start
+//
+//	cfg, err := entraweb.LoadConfig() // appsettings.json and AZURE_* variables
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	auth, err := entraweb.New(cfg) // checks everything, reads the provider's metadata
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	mux := http.NewServeMux()
+//	mux.Handle("/auth/", auth.Routes())
+//	mux.Handle("/", auth.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+//		u := entraweb.UserFrom(r.Context())
+//		fmt.Fprintf(w, "hello %s", u.Name) // escape it in HTML
+//	})))
+//	log.Fatal(http.ListenAndServe("127.0.0.1:8080", mux))
+//
+// The app registration needs the redirect URI http://127.0.0.1:8080/auth/callback
+// (in production, the app's https URL followed by /auth/callback) and a client
+// secret. examples/basic is this program with a graceful shutdown, and
+// examples/frameworks shows it with chi, gin and echo.
+//
+// # Routes
+//
+// Routes serves, under the route prefix (Entraweb:RoutePrefix, "/auth/" by
+// default):
+//
+//	GET  /auth/login?return=/path  starts a sign-in (state, nonce and PKCE) and comes back to /path
+//	GET  /auth/callback            where Entra ID sends the browser back (AzureAd:CallbackPath)
+//	GET  /auth/logout              a page that asks for confirmation
+//	POST /auth/logout              signs out here and at Entra ID (needs the page's CSRF token)
+//	GET  /auth/me                  the signed-in user as JSON, or 401
+//
+// Return paths are relative paths of the app only; anything else returns
+// to "/".
+//
+// # Middleware and roles
+//
+// RequireLogin passes signed-in users to the next handler with the user in
+// the request's context (UserFrom). Without a session, a page load is
+// redirected to sign in and comes back to the same URL, while an API call,
+// a fetch or a non-GET request gets 401 JSON holding a login_url, since a
+// script cannot follow a sign-in page. RequireRole also needs an app role;
+// Role is the same as middleware, func(http.Handler) http.Handler, for
+// routers that chain middleware:
+//
+//	mux.Handle("/admin/", auth.RequireRole("DemoApp.Admin", admin))
+//	r.With(auth.Role("DemoApp.Write")).Post("/orders", create) // chi
+//
+// App roles come from the ID token's roles claim and are expanded through a
+// hierarchy. By default, for any prefix P, P.Admin implies P.Write, which
+// implies P.Read, so RequireRole("DemoApp.Read", h) also admits a
+// DemoApp.Admin. Entraweb:Roles replaces that with an explicit list, lowest
+// first. Entraweb:MinimumRole is needed to use the app at all. A user
+// without the role gets a 403 page that names it and who grants it
+// (Entraweb:AccessContact). User.Groups holds the token's groups, and
+// User.GroupsOverage is set when the user is in too many for a token to
+// carry.
+//
+// AccessToken gets a token of the signed-in user for an API, such as
+// "User.Read" for Microsoft Graph, refreshing it silently. When only the
+// user can fix the failure (consent, a revoked grant, a claims challenge),
+// its error matches ErrInteractionRequired, and Challenge sends the user
+// through a new sign-in that asks for what is missing.
+//
+// # Sessions
+//
+// The browser holds only a cookie with a random session id. It is HttpOnly
+// and SameSite=Lax, and on https it is also Secure with the __Host- prefix.
+// The user, and their tokens, stay on the server in a session.Store,
+// encrypted with AES-256-GCM. A session ends after Entraweb:Session:IdleTimeout
+// without use (1h) or Entraweb:Session:Lifetime after sign-in (12h).
+//
+// The store is chosen by Entraweb:Session:Store:
+//
+//   - "memory": the default. Sessions end when the process stops, and the
+//     encryption key is random unless Entraweb:Session:Key is set.
+//   - "bolt": a file (Entraweb:Session:Path, default entraweb-sessions.db),
+//     for one process that keeps sessions across restarts. Add
+//     import _ "github.com/entraweb/entraweb/session/boltstore"; once that
+//     package is linked in, bolt becomes the default. Set Session:Key (a
+//     base64 32-byte key: openssl rand -base64 32). Without one, a key is
+//     generated into a file beside the database, with a warning.
+//
+// Config.Store takes any session.Store built in code, for example one
+// shared by several instances; Session:Key is required then.
+//
+// # Configuration
+//
+// Config is a plain struct; New validates it and reports every problem at
+// once, each with its key name, such as "AzureAd:ClientId: missing". The
+// AzureAd section uses Microsoft.Identity.Web's names, so an ASP.NET Core
+// appsettings.json works as it is. LoadConfig reads, each source overriding
+// the ones before it:
+//
+//  1. appsettings.json in the working directory;
+//  2. appsettings.{Environment}.json, with the name taken from ENTRAWEB_ENVIRONMENT,
+//     ASPNETCORE_ENVIRONMENT or DOTNET_ENVIRONMENT;
+//  3. environment variables spelled the .NET way: AzureAd__ClientId,
+//     Entraweb__Session__Store, Entraweb__Roles__0;
+//  4. the Azure SDK's variables: AZURE_TENANT_ID, AZURE_CLIENT_ID,
+//     AZURE_AUTHORITY_HOST and a credential, AZURE_CLIENT_SECRET,
+//     AZURE_CLIENT_CERTIFICATE_PATH (with AZURE_CLIENT_CERTIFICATE_PASSWORD)
+//     or AZURE_FEDERATED_TOKEN_FILE, which replaces any credential of the
+//     files.
+//
+// The app authenticates to Entra ID with exactly one credential: a client
+// secret, a certificate, a federated token file (workload identity) or a
+// managed identity, set in the files through Microsoft.Identity.Web's
+// ClientCredentials list.
+//
+// Missing files are fine. An unknown key in the AzureAd or Entraweb
+// sections is an error, so a typo is not silently ignored. Secrets have the
+// type Secret, which never prints.
+//
+// The default HTTP client trusts the system's roots; on Linux and other
+// Unix systems except macOS, SSL_CERT_FILE replaces them, which is how an
+// app trusts the CA of the local emulator (package entratest, or the
+// command entraweb emulator). Config.HTTPClient replaces the client.
+//
+// # Behind a proxy
+//
+// entraweb builds redirect URIs and cookie attributes from the URL the
+// browser used. Behind a reverse proxy or load balancer, either set
+// Entraweb:PublicBaseUrl (such as https://app.example.com), which wins over
+// everything, or list the proxy's addresses in Entraweb:TrustedProxies.
+// X-Forwarded-Proto, X-Forwarded-Host, X-Forwarded-Prefix and Forwarded
+// are believed only from those addresses, because any client can send them.
 package entraweb

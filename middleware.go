@@ -91,3 +91,15 @@ func (a *Auth) challenge(w http.ResponseWriter, r *http.Request) {
 	render(w, r, page{Status: http.StatusUnauthorized, Code: "login_required", Title: "Sign-in required",
 		Message: "This needs a signed-in user.", Fix: "Sign in, then try again.", Links: []link{{login, "Sign in"}}})
 }
+
+// User returns the signed-in user of r, or nil when nobody is signed in,
+// without asking anyone to sign in: for pages that greet visitors and
+// members alike. Inside RequireLogin, UserFrom(r.Context()) is cheaper.
+// An error means the session store failed.
+func (a *Auth) User(r *http.Request) (*User, error) {
+	if u := UserFrom(r.Context()); u != nil {
+		return u, nil
+	}
+	u, _, err := a.currentUser(nil, r)
+	return u, err
+}

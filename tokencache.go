@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -37,17 +36,22 @@ type tokenRecord struct {
 }
 
 type cachedToken struct {
-	Scopes  string `json:"s"` // scopesKey of the request
-	Token   string `json:"t"`
-	Expires int64  `json:"e"` // unix seconds
+	Scopes  string // scopesKey of the request
+	Token   string
+	Expires int64 // unix seconds
 }
 
 // partitionKey is MSAL's partition key for a user: the home account id.
 func partitionKey(oid, tid string) string { return strings.ToLower(oid + "." + tid) }
 
-func (ts *tokenStore) storeKey(partition string) string {
+// storeKeys are the two records of a partition: the index of access
+// tokens, read by every AccessToken call, and MSAL's cache, read only to
+// refresh. Keeping them apart means a cached token costs the decryption of
+// a small record, not of MSAL's whole cache.
+func (ts *tokenStore) storeKeys(partition string) (index, msal string) {
 	sum := sha256.Sum256([]byte("entraweb-token-cache:" + partition))
-	return "tc:" + base64.RawURLEncoding.EncodeToString(sum[:])
+	h := base64.RawURLEncoding.EncodeToString(sum[:])
+	return "ti:" + h, "tc:" + h
 }
 
 // scopesKey normalizes a scope list: the same set in any order and case
@@ -61,48 +65,101 @@ func scopesKey(scopes []string) string {
 	return strings.Join(slices.Compact(s), " ")
 }
 
-const recordVersion = 1
-
-func (ts *tokenStore) load(ctx context.Context, partition string) (*tokenRecord, error) {
-	key := ts.storeKey(partition)
+func (ts *tokenStore) open(ctx context.Context, key string) ([]byte, error) {
 	data, found, err := ts.store.Find(ctx, key)
 	if err != nil || !found {
-		return &tokenRecord{}, err
+		return nil, err
 	}
 	pt, err := ts.box.Open(data, []byte(key))
-	if err != nil || len(pt) < 2 || pt[0] != recordVersion {
+	if err != nil {
 		// Unreadable (a retired key, tampering): start over, as on a miss.
-		return &tokenRecord{}, nil
+		return nil, nil
 	}
-	n, w := binary.Uvarint(pt[1:])
-	if w <= 0 || n > uint64(len(pt)-1-w) {
-		return &tokenRecord{}, nil
+	return pt, nil
+}
+
+// loadIndex reads only the index of cached access tokens.
+func (ts *tokenStore) loadIndex(ctx context.Context, partition string) (*tokenRecord, error) {
+	ik, _ := ts.storeKeys(partition)
+	pt, err := ts.open(ctx, ik)
+	if err != nil {
+		return nil, err
 	}
-	rec := &tokenRecord{msal: pt[1+w+int(n):]}
-	if json.Unmarshal(pt[1+w:1+w+int(n)], &rec.index) != nil {
-		return &tokenRecord{}, nil
+	return &tokenRecord{index: decodeIndex(pt)}, nil
+}
+
+// load reads the whole partition: the index and MSAL's cache.
+func (ts *tokenStore) load(ctx context.Context, partition string) (*tokenRecord, error) {
+	rec, err := ts.loadIndex(ctx, partition)
+	if err != nil {
+		return nil, err
+	}
+	_, mk := ts.storeKeys(partition)
+	if rec.msal, err = ts.open(ctx, mk); err != nil {
+		return nil, err
 	}
 	return rec, nil
 }
 
 func (ts *tokenStore) save(ctx context.Context, partition string, rec *tokenRecord) error {
-	now := ts.now().Unix()
-	rec.index = slices.DeleteFunc(rec.index, func(t cachedToken) bool { return t.Expires <= now })
-	idx, err := json.Marshal(rec.index)
-	if err != nil {
+	now := ts.now()
+	rec.index = slices.DeleteFunc(rec.index, func(t cachedToken) bool { return t.Expires <= now.Unix() })
+	ik, mk := ts.storeKeys(partition)
+	exp := now.Add(ts.life)
+	// MSAL's cache first: an index pointing at tokens whose refresh token
+	// was not kept would be worse than the reverse.
+	if err := ts.store.Commit(ctx, mk, ts.box.Seal(rec.msal, []byte(mk)), exp); err != nil {
 		return err
 	}
-	pt := make([]byte, 0, 1+binary.MaxVarintLen64+len(idx)+len(rec.msal))
-	pt = append(pt, recordVersion)
-	pt = binary.AppendUvarint(pt, uint64(len(idx)))
-	pt = append(pt, idx...)
-	pt = append(pt, rec.msal...)
-	key := ts.storeKey(partition)
-	return ts.store.Commit(ctx, key, ts.box.Seal(pt, []byte(key)), ts.now().Add(ts.life))
+	return ts.store.Commit(ctx, ik, ts.box.Seal(encodeIndex(rec.index), []byte(ik)), exp)
 }
 
 func (ts *tokenStore) delete(ctx context.Context, partition string) error {
-	return ts.store.Delete(ctx, ts.storeKey(partition))
+	ik, mk := ts.storeKeys(partition)
+	return errors.Join(ts.store.Delete(ctx, ik), ts.store.Delete(ctx, mk))
+}
+
+// The index is a version byte, then per token: scopes, token (each
+// length-prefixed) and expiry; a binary form is several times cheaper to
+// read than JSON, and it is read on every call.
+func encodeIndex(idx []cachedToken) []byte {
+	b := []byte{recordVersion}
+	for _, t := range idx {
+		b = binary.AppendUvarint(b, uint64(len(t.Scopes)))
+		b = append(b, t.Scopes...)
+		b = binary.AppendUvarint(b, uint64(len(t.Token)))
+		b = append(b, t.Token...)
+		b = binary.AppendVarint(b, t.Expires)
+	}
+	return b
+}
+
+func decodeIndex(b []byte) []cachedToken {
+	if len(b) == 0 || b[0] != recordVersion {
+		return nil
+	}
+	b = b[1:]
+	var out []cachedToken
+	str := func() (string, bool) {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || n > uint64(len(b)-w) {
+			return "", false
+		}
+		s := string(b[w : w+int(n)])
+		b = b[w+int(n):]
+		return s, true
+	}
+	for len(b) > 0 {
+		sc, ok1 := str()
+		tok, ok2 := str()
+		exp, w := binary.Varint(b)
+		if !ok1 || !ok2 || w <= 0 {
+			return nil
+		}
+		b = b[w:]
+		out = append(out, cachedToken{Scopes: sc, Token: tok, Expires: exp})
+	}
+	return out
 }
 
 // lookup returns a token for scopes with at least margin left.
@@ -149,5 +206,7 @@ func (ts *tokenStore) lock(partition string) func() {
 		ts.mu.Unlock()
 	}
 }
+
+const recordVersion = 1
 
 var errNoPartition = errors.New("no token cache for this user: sign in again")

@@ -110,8 +110,9 @@ func run() int {
 func configError(err error) int {
 	fmt.Fprintf(os.Stderr, "basic: cannot start:\n%v\n", err)
 	if !errors.Is(err, entraweb.ErrProviderUnavailable) {
-		fmt.Fprintln(os.Stderr, "\nSet AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (and AZURE_AUTHORITY_HOST for\n"+
-			"another authority, such as `go run ./cmd/entraweb emulator`), or put them in appsettings.json.")
+		fmt.Fprintln(os.Stderr, "\nSet AZURE_TENANT_ID, AZURE_CLIENT_ID and a credential such as AZURE_CLIENT_SECRET (and\n"+
+			"AZURE_AUTHORITY_HOST for another authority, such as `go run ./cmd/entraweb emulator`),\n"+
+			"or put them in appsettings.json.")
 	}
 	return 1
 }

@@ -1,0 +1,9 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/entraweb/entraweb/examples/frameworks/internal/signintest"
+)
+
+func TestSignIn(t *testing.T) { signintest.Run(t, newHandler) }

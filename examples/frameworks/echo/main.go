@@ -1,0 +1,51 @@
+// Command echo is entraweb in an echo app: echo.WrapHandler mounts the
+// sign-in routes and echo.WrapMiddleware turns entraweb's middleware into
+// echo's.
+package main
+
+import (
+	"flag"
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/entraweb/entraweb"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:8080", "`address` to listen on")
+	flag.Parse()
+	cfg, err := entraweb.LoadConfig() // appsettings.json and AZURE_* variables
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth, err := entraweb.New(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("listening on http://%s/", *listen)
+	srv := &http.Server{Addr: *listen, Handler: newHandler(auth), ReadHeaderTimeout: 10 * time.Second}
+	err = srv.ListenAndServe()
+	auth.Close()
+	log.Fatal(err)
+}
+
+// adminRole is an app role of the emulator's DemoApp; use one of your
+// app registration's roles.
+const adminRole = "DemoApp.Admin"
+
+func newHandler(auth *entraweb.Auth) http.Handler {
+	e := echo.New()
+	e.HideBanner = true
+	e.Any("/auth/*", echo.WrapHandler(auth.Routes()))
+	e.GET("/", func(c echo.Context) error {
+		u := entraweb.UserFrom(c.Request().Context())
+		return c.String(http.StatusOK, "hello "+u.Name+" ("+u.Username+")\n")
+	}, echo.WrapMiddleware(auth.RequireLogin))
+	e.GET("/admin", func(c echo.Context) error {
+		return c.String(http.StatusOK, "admin page for "+entraweb.UserFrom(c.Request().Context()).Name+"\n")
+	}, echo.WrapMiddleware(auth.Role(adminRole)))
+	return e
+}

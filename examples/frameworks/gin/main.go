@@ -1,0 +1,69 @@
+// Command gin is entraweb in a gin app: gin.WrapH mounts the sign-in
+// routes, and a few lines adapt entraweb's net/http middleware to gin's.
+package main
+
+import (
+	"flag"
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/entraweb/entraweb"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:8080", "`address` to listen on")
+	flag.Parse()
+	cfg, err := entraweb.LoadConfig() // appsettings.json and AZURE_* variables
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth, err := entraweb.New(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("listening on http://%s/", *listen)
+	srv := &http.Server{Addr: *listen, Handler: newHandler(auth), ReadHeaderTimeout: 10 * time.Second}
+	err = srv.ListenAndServe()
+	auth.Close()
+	log.Fatal(err)
+}
+
+// adminRole is an app role of the emulator's DemoApp; use one of your
+// app registration's roles.
+const adminRole = "DemoApp.Admin"
+
+func newHandler(auth *entraweb.Auth) http.Handler {
+	r := gin.New()
+	r.Use(gin.Logger(), gin.Recovery())
+	r.Any("/auth/*path", gin.WrapH(auth.Routes()))
+	r.GET("/", middleware(auth.RequireLogin), func(c *gin.Context) {
+		u := entraweb.UserFrom(c.Request.Context())
+		c.String(http.StatusOK, "hello %s (%s)\n", u.Name, u.Username)
+	})
+	r.GET("/admin", middleware(auth.Role(adminRole)), func(c *gin.Context) {
+		c.String(http.StatusOK, "admin page for %s\n", entraweb.UserFrom(c.Request.Context()).Name)
+	})
+	return r
+}
+
+// middleware runs net/http middleware as a gin handler. gin's chain goes
+// on only when the middleware calls its next handler, and then with the
+// request the middleware passed on, whose context holds the user. When the
+// middleware answers by itself (a redirect to sign in, a 403), the chain
+// stops there.
+func middleware(mw func(http.Handler) http.Handler) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		passed := false
+		mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			passed = true
+			c.Request = r
+			c.Next()
+		})).ServeHTTP(c.Writer, c.Request)
+		if !passed {
+			c.Abort()
+		}
+	}
+}
