@@ -23,7 +23,8 @@ type AADSTSError struct {
 
 func (e *AADSTSError) Error() string {
 	if e.Code != 0 {
-		return fmt.Sprintf("entra id: %s (AADSTS%d): %s", e.Err, e.Code, aadstsMeaning(e.Code).meaning)
+		h := aadstsMeaning(e.Code)
+		return fmt.Sprintf("entra id: %s (AADSTS%d): %s What to do: %s", e.Err, e.Code, h.meaning, h.fix)
 	}
 	return "entra id: " + e.Err
 }
