@@ -57,10 +57,13 @@ func (a *Auth) AccessToken(r *http.Request, scopes ...string) (string, error) {
 			return "", ErrNotSignedIn
 		}
 	}
-	return a.userToken(r.Context(), u, scopes, "")
+	return a.userToken(r.Context(), u, scopes)
 }
 
-func (a *Auth) userToken(ctx context.Context, u *User, scopes []string, claims string) (string, error) {
+// userToken serves a token of u from the cache, or refreshes it. A claims
+// challenge never comes here: MSAL Go refuses claims on a silent call, so
+// Challenge answers it with a new sign-in that carries the claims.
+func (a *Auth) userToken(ctx context.Context, u *User, scopes []string) (string, error) {
 	if len(scopes) == 0 {
 		return "", errors.New("entraweb: AccessToken needs at least one scope")
 	}
@@ -72,14 +75,12 @@ func (a *Auth) userToken(ctx context.Context, u *User, scopes []string, claims s
 	}
 	partition := partitionKey(u.ObjectID, u.TenantID)
 	key := scopesKey(scopes)
-	if claims == "" {
-		rec, err := a.tokens.loadIndex(ctx, partition)
-		if err != nil {
-			return "", fmt.Errorf("entraweb: token cache: %w", err)
-		}
-		if tok, ok := rec.lookup(key, a.s.now(), refreshMargin); ok {
-			return tok, nil
-		}
+	idx, err := a.tokens.loadIndex(ctx, partition)
+	if err != nil {
+		return "", fmt.Errorf("entraweb: token cache: %w", err)
+	}
+	if tok, ok := idx.lookup(key, a.s.now(), refreshMargin); ok {
+		return tok, nil
 	}
 	unlock := a.tokens.lock(partition)
 	defer unlock()
@@ -88,10 +89,8 @@ func (a *Auth) userToken(ctx context.Context, u *User, scopes []string, claims s
 	if err != nil {
 		return "", fmt.Errorf("entraweb: token cache: %w", err)
 	}
-	if claims == "" {
-		if tok, ok := rec.lookup(key, a.s.now(), refreshMargin); ok {
-			return tok, nil
-		}
+	if tok, ok := rec.lookup(key, a.s.now(), refreshMargin); ok {
+		return tok, nil
 	}
 	if len(rec.msal) == 0 {
 		return "", &InteractionRequiredError{Scopes: scopes, Cause: errNoPartition}
@@ -106,12 +105,7 @@ func (a *Auth) userToken(ctx context.Context, u *User, scopes []string, claims s
 	if err != nil || acct.HomeAccountID == "" {
 		return "", &InteractionRequiredError{Scopes: scopes, Cause: errNoPartition}
 	}
-	var opts []confidential.AcquireSilentOption
-	opts = append(opts, confidential.WithSilentAccount(acct))
-	if claims != "" {
-		opts = append(opts, confidential.WithClaims(claims))
-	}
-	res, err := c.app.AcquireTokenSilent(ctx, scopes, opts...)
+	res, err := c.app.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(acct))
 	if err != nil {
 		return "", a.tokenError(err, scopes)
 	}

@@ -22,7 +22,7 @@ func (a *Auth) resolveGroups(ctx context.Context, u *User) ([]string, error) {
 	if scope == "" {
 		scope = "GroupMember.Read.All"
 	}
-	tok, err := a.userToken(ctx, u, []string{scope}, "")
+	tok, err := a.userToken(ctx, u, []string{scope})
 	if err != nil {
 		return nil, err
 	}

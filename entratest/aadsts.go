@@ -32,6 +32,7 @@ var aadCodes = map[int]struct{ oauth, message string }{
 	70003:   {"unsupported_grant_type", "The app requested an unsupported grant type."},
 	70008:   {"invalid_grant", "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource."},
 	70011:   {"invalid_scope", "The provided value for the input parameter 'scope' is not valid."},
+	70021:   {"invalid_request", "No matching federated identity record found for presented assertion."},
 	90002:   {"invalid_tenant", "Tenant not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."},
 	500011:  {"invalid_resource", "The resource principal named in the scope was not found in the tenant."},
 	500113:  {"invalid_request", "No reply address is registered for the application."},

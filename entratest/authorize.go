@@ -45,6 +45,7 @@ type authCode struct {
 	sid         string
 	authTime    int64
 	family      string
+	acrs        []string // authentication contexts the authorize claims asked for
 	expires     time.Time
 }
 
@@ -421,6 +422,7 @@ func (s *Server) newCode(req *authRequest, u *userRef, sid string, authTime int6
 		clientID: req.ClientID, redirectURI: req.RedirectURI, challenge: req.Challenge, method: method,
 		nonce: req.Nonce, scope: req.Scope, oid: u.ObjectID, tid: u.tenant.ID, sid: sid, authTime: authTime,
 		family:  newGUID(),
+		acrs:    requestedACRS(req.Claims),
 		expires: s.now().Add(s.cfgLifetime(s.world.Load().cfg.CodeLifetime, 10*time.Minute)),
 	}
 	code := "1.entratest." + randomID(48)

@@ -10,15 +10,16 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 )
 
 const assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 // authenticateClient identifies the client of a token request and checks
 // its credential: a secret in the body or in HTTP Basic, a client assertion
-// signed with a registered certificate, or none for a public client. acr
-// is "0" (none), "1" (secret) or "2" (certificate), as in access tokens.
+// signed with a registered certificate, an external token matching a
+// federated credential, or none for a public client. acr is "0" (none),
+// "1" (secret) or "2" (certificate or federated credential), as in access
+// tokens.
 func (s *Server) authenticateClient(r *http.Request, wd *world, a authority) (client *appRef, acr string, e *aadError) {
 	f := r.PostForm
 	cid, secret := f.Get("client_id"), f.Get("client_secret")
@@ -78,13 +79,18 @@ func constantEqual(a, b string) bool {
 }
 
 // checkAssertion verifies a client assertion JWT against the app's
-// registered certificates.
+// registered certificates, or its federated credentials.
 func (s *Server) checkAssertion(client *appRef, a authority, r *http.Request, assertion string) *aadError {
 	p, err := decodeJWT(assertion)
 	if err != nil {
 		return newErr(http.StatusUnauthorized, 700027, "The client assertion is not a well-formed JWT.")
 	}
 	cert := findCert(client.certs, p.str(p.header, "x5t"), p.str(p.header, "x5t#S256"))
+	if cert == nil && client.hasFederatedIssuer(p.str(p.claims, "iss")) {
+		// No certificate of the app signed it, but an issuer the app
+		// trusts may have: workload identity federation.
+		return s.checkFederated(client, p)
+	}
 	if cert == nil {
 		return newErr(http.StatusUnauthorized, 700027, "The key used in the client assertion was not found on the application '"+client.ClientID+"'; upload the certificate's public part to the app registration.")
 	}
@@ -99,16 +105,7 @@ func (s *Server) checkAssertion(client *appRef, a authority, r *http.Request, as
 	if !s.tokenEndpointAudience(aud, a) {
 		return newErr(http.StatusUnauthorized, 700027, "The client assertion's audience '"+clip(aud)+"' is not this token endpoint.")
 	}
-	now := s.now()
-	const skew = 5 * time.Minute
-	exp, hasExp := p.num("exp")
-	if !hasExp || now.Add(-skew).Unix() >= exp {
-		return newErr(http.StatusUnauthorized, 700024, "The client assertion has expired or has no exp.")
-	}
-	if nbf, ok := p.num("nbf"); ok && now.Add(skew).Unix() < nbf {
-		return newErr(http.StatusUnauthorized, 700024, "The client assertion is not valid yet.")
-	}
-	return nil
+	return s.checkAssertionTimes(p)
 }
 
 // tokenEndpointAudience accepts the token endpoint URL under any name of

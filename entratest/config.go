@@ -48,7 +48,8 @@ type Config struct {
 
 	// Lifetimes of what the emulator issues. Zero means the platform's
 	// defaults: access and ID tokens 1 hour, codes 10 minutes, refresh
-	// tokens 90 days, SSO sessions 24 hours.
+	// tokens 90 days, SSO sessions 24 hours. Managed identity tokens live
+	// 24 hours, as the platform's do, unless AccessTokenLifetime is set.
 	AccessTokenLifetime  Duration `json:"accessTokenLifetime,omitzero"`
 	IDTokenLifetime      Duration `json:"idTokenLifetime,omitzero"`
 	CodeLifetime         Duration `json:"codeLifetime,omitzero"`
@@ -64,6 +65,11 @@ type Tenant struct {
 	Apps        []App   `json:"apps,omitempty"`
 	Users       []User  `json:"users,omitempty"`
 	Groups      []Group `json:"groups,omitempty"`
+	// ManagedIdentities are the identities of the emulated Azure host
+	// (an App Service), served by the managed identity endpoint
+	// (Server.ManagedIdentityURL). At most one in the whole configuration
+	// is system-assigned.
+	ManagedIdentities []ManagedIdentity `json:"managedIdentities,omitempty"`
 }
 
 // App is an app registration together with its enterprise application
@@ -79,6 +85,10 @@ type App struct {
 	// Certificates are PEM certificates whose private keys may sign client
 	// assertions for this app.
 	Certificates []string `json:"certificates,omitempty"`
+	// FederatedCredentials let tokens of other issuers (a Kubernetes
+	// cluster, a CI system, a managed identity) stand in as the app's
+	// client assertion: workload identity federation.
+	FederatedCredentials []FederatedCredential `json:"federatedCredentials,omitempty"`
 	// RedirectURIs are the registered web redirect URIs. An http URI on a
 	// loopback host (localhost, 127.0.0.1, [::1]) matches any port.
 	RedirectURIs []string `json:"redirectUris,omitempty"`
@@ -109,6 +119,56 @@ type App struct {
 	// AccessTokenVersion is the version of access tokens for this app's own
 	// API: 2 (the default here) or 1.
 	AccessTokenVersion int `json:"accessTokenVersion,omitempty"`
+}
+
+// FederatedCredential is a federated identity credential of an app
+// registration: a token whose iss, sub and aud match it, signed by the
+// issuer, is accepted as the app's client assertion.
+type FederatedCredential struct {
+	Name string `json:"name,omitempty"`
+	// Issuer is the token's iss, compared exactly. Server.Issuer(tenantID)
+	// names the emulator itself (a managed identity's tokens); then
+	// PublicKeyPEM may be left empty and the emulator's own keys verify.
+	Issuer string `json:"issuer"`
+	// Subject is the token's sub, compared exactly (case included, as
+	// the platform does), e.g. "system:serviceaccount:ns:name" or a
+	// managed identity's object id.
+	Subject string `json:"subject"`
+	// Audiences the token's aud must name one of;
+	// ["api://AzureADTokenExchange"] when empty.
+	Audiences []string `json:"audiences,omitempty"`
+	// PublicKeyPEM is the issuer's RSA signing key: a PEM "PUBLIC KEY",
+	// "RSA PUBLIC KEY" or "CERTIFICATE". The platform fetches it from the
+	// issuer's JWKS; the emulator has no network, so it is given here.
+	PublicKeyPEM string `json:"publicKeyPem,omitempty"`
+}
+
+// TokenExchangeAudience is the audience federated credentials expect by
+// default, and the resource a managed identity asks a token for when its
+// token is to be another app's federated credential.
+const TokenExchangeAudience = "api://AzureADTokenExchange"
+
+// ManagedIdentity is a managed identity of the emulated Azure host. Its
+// tokens come from the managed identity endpoint, not the token endpoint.
+type ManagedIdentity struct {
+	// Name is the identity's resource name (for the system-assigned one,
+	// the host's name). Required and unique.
+	Name string `json:"name"`
+	// SystemAssigned marks the host's own identity, the one a request
+	// without client_id, object_id or mi_res_id gets.
+	SystemAssigned bool `json:"systemAssigned,omitempty"`
+	// ClientID is the application id of the identity's service principal;
+	// derived from the name when empty.
+	ClientID string `json:"clientId,omitempty"`
+	// ObjectID is the service principal's object id, the sub and oid of
+	// its tokens; derived from the name when empty.
+	ObjectID string `json:"objectId,omitempty"`
+	// ResourceID is the Azure resource id (mi_res_id); derived from the
+	// name when empty.
+	ResourceID string `json:"resourceId,omitempty"`
+	// ApplicationPermissions are the app roles granted to the identity,
+	// as App.ApplicationPermissions.
+	ApplicationPermissions []string `json:"applicationPermissions,omitempty"`
 }
 
 // Secret is a client secret.
@@ -202,6 +262,8 @@ var demoRoles = []AppRole{
 // users alice (Admin), bob (Write), carol (Read), dave (no role) and erin
 // (Read, member of 250 groups: more than a token can carry), all with the
 // password DemoPassword; and a second tenant, fabrikam, with frank.
+// Contoso also holds the emulated host's system-assigned managed identity,
+// "entratest-host", whose ids come from StableID.
 func Default() *Config {
 	dom := DemoTenantDomain
 	user := func(name, display, role string, groups ...string) User {
@@ -260,6 +322,11 @@ func Default() *Config {
 				erin,
 			},
 			Groups: groups,
+			ManagedIdentities: []ManagedIdentity{{
+				Name: "entratest-host", SystemAssigned: true,
+				ClientID: StableID("managed-identity-client:entratest-host"),
+				ObjectID: StableID("managed-identity:entratest-host"),
+			}},
 		},
 		{
 			ID: OtherTenantID, Domain: "fabrikam.onmicrosoft.com", DisplayName: "Fabrikam (emulated)",
@@ -364,6 +431,25 @@ func (c *Config) normalize() error {
 					bad("%s.certificates[%d]: %v", ap, i, err)
 				}
 			}
+			if len(a.FederatedCredentials) > maxFederatedCredentials {
+				bad("%s.federatedCredentials: at most %d per app", ap, maxFederatedCredentials)
+			}
+			ficSeen := map[string]bool{}
+			for i := range a.FederatedCredentials {
+				fc := &a.FederatedCredentials[i]
+				fp := fmt.Sprintf("%s.federatedCredentials[%d]", ap, i)
+				if len(fc.Audiences) == 0 {
+					fc.Audiences = []string{TokenExchangeAudience}
+				}
+				for _, err := range fc.check(c) {
+					bad("%s: %v", fp, err)
+				}
+				if k := fc.Issuer + "\x00" + fc.Subject; ficSeen[k] {
+					bad("%s: issuer %q and subject %q are already used by another credential of the app", fp, fc.Issuer, fc.Subject)
+				} else {
+					ficSeen[k] = true
+				}
+			}
 			for i, u := range append(append([]string{}, a.RedirectURIs...), a.PostLogoutRedirectURIs...) {
 				pu, err := url.Parse(u)
 				if err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" || pu.Fragment != "" {
@@ -422,6 +508,7 @@ func (c *Config) normalize() error {
 			}
 		}
 	}
+	c.normalizeManagedIdentities(bad, clientSeen)
 	// Role assignments must name roles that exist.
 	roles := map[string]map[string]bool{}
 	for _, t := range c.Tenants {

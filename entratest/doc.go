@@ -23,8 +23,55 @@
 // DemoApp.Admin) in the tenant contoso.onmicrosoft.com, with alice (Admin),
 // bob (Write), carol (Read), dave (no role) and erin (Read, in 250 groups:
 // the groups overage), all with the password DemoPassword, and a second
-// tenant, fabrikam, with frank. LoadConfig reads another world from JSON;
+// tenant, fabrikam, with frank. Contoso also holds the emulated Azure
+// host's system-assigned managed identity, entratest-host
+// (SystemAssignedIdentity). LoadConfig reads another world from JSON;
 // Server.Update changes it while the server runs.
+//
+// # Workload identity: federated credentials and managed identities
+//
+// An App's FederatedCredentials let an external token be its client
+// assertion (client_assertion_type jwt-bearer, client_assertion the
+// external JWT), as Kubernetes workload identity and CI systems do. An
+// assertion that no registered certificate signed (no matching x5t or
+// x5t#S256) and whose iss is the Issuer of one of the app's federated
+// credentials must match a credential's Issuer, Subject (exactly) and one
+// of its Audiences (api://AzureADTokenExchange by default), verify
+// (RS256 or PS256) with its PublicKeyPEM, and be within exp and nbf (five
+// minutes' skew). A credential whose Issuer is the emulator's own,
+// Server.Issuer(tenantID), needs no key: the emulator's signing keys
+// verify. Access tokens so obtained carry appidacr/azpacr "2".
+//
+// Tenant.ManagedIdentities are the identities of an emulated App Service
+// host; ManagedIdentityURL and IdentityHeader are the values of
+// IDENTITY_ENDPOINT and IDENTITY_HEADER for MSAL Go's
+// apps/managedidentity client (with WithHTTPClient(srv.Client()): the
+// endpoint is https). A token for resource api://AzureADTokenExchange has
+// the tenant's v2.0 issuer and the identity's object id as sub and oid, so
+// an app whose federated credential names that issuer and subject accepts
+// it: a managed identity as a federated credential. Tokens for other
+// resources are app-only access tokens with the identity's
+// ApplicationPermissions as roles. They live 24 hours unless
+// Config.AccessTokenLifetime is set. MSAL Go caches managed identity tokens
+// for the whole process, keyed by identity and resource but not endpoint:
+// a test with a fresh emulator gets an earlier emulator's token unless it
+// uses another identity or passes managedidentity.WithClaims, which skips
+// that cache.
+//
+// # Conditional Access authentication context
+//
+// RequireAuthContext("c1") makes Graph answer every delegated token
+// without "c1" in its acrs claim with 401 and a claims challenge:
+//
+//	WWW-Authenticate: Bearer realm="", authorization_uri="https://127.0.0.1:PORT/common/oauth2/authorize",
+//		client_id="00000003-0000-0000-c000-000000000000", error="insufficient_claims",
+//		claims="<base64 of {"access_token":{"acrs":{"essential":true,"value":"c1"}}}>"
+//
+// A claims parameter asking for access_token.acrs (value or values), at
+// authorize (carried with the code) or with an authorization_code or
+// refresh_token grant, puts those ids in the access tokens' acrs claim;
+// other claims requests (client capabilities, MSAL Node's default claims)
+// add nothing. ClearAuthContext lifts the demand.
 //
 // # Endpoints
 //
@@ -34,13 +81,18 @@
 //	GET  /v2.0/.well-known/openid-configuration  discovery ({tenantid} issuer template for organizations and common)
 //	GET  /discovery/v2.0/keys                    JWKS
 //	GET  /oauth2/v2.0/authorize                  code flow: state, nonce, PKCE, prompt, login_hint, response_mode query, fragment or form_post
-//	POST /oauth2/v2.0/token                      authorization_code, refresh_token, client_credentials
+//	POST /oauth2/v2.0/token                      authorization_code, refresh_token, client_credentials; claims (acrs)
 //	GET  /oauth2/v2.0/logout                     ends the SSO session
 //
 // and at the root: GET /common/discovery/instance (MSAL's instance
 // discovery), /oidc/userinfo, and a minimal Microsoft Graph (GraphURL):
 // GET /v1.0/me, GET /v1.0/me/transitiveMemberOf, GET /v1.0/me/memberOf,
-// POST /v1.0/me/getMemberObjects and /v1.0/users/{id}/getMemberObjects.
+// POST /v1.0/me/getMemberObjects and /v1.0/users/{id}/getMemberObjects,
+// and the managed identity endpoint GET /msi/token (ManagedIdentityURL:
+// App Service's protocol, api-version 2019-08-01, resource, optional
+// client_id, object_id, principal_id or mi_res_id, header
+// X-IDENTITY-HEADER; it answers access_token, expires_on as a string of
+// epoch seconds, resource, token_type and client_id).
 //
 // The sign-in page lists the tenant's test users to pick from and takes a
 // username and password. A cookie keeps the browser signed in, so the next
@@ -64,7 +116,8 @@
 // aud, iss or nonce, missing claims); RotateKeys and RetireOldKeys rotate
 // the signing key; SetLatency, FailNext and SetOutage make endpoints slow,
 // failing or unreachable; FailNextSignIn ends the next sign-in with an
-// AADSTS error; Calls counts requests per Endpoint.
+// AADSTS error; RequireAuthContext makes Graph send claims challenges;
+// Calls counts requests per Endpoint.
 //
 // # AADSTS codes
 //
@@ -91,6 +144,7 @@
 //	70003    unsupported_grant_type a grant type the emulator does not implement
 //	70008    invalid_grant          code or refresh token expired
 //	70011    invalid_scope          malformed scope, several resources, .default mixed with others
+//	70021    invalid_request        federated assertion: no credential matches its iss, sub and aud
 //	90002    invalid_tenant         unknown tenant
 //	90033    temporarily_unavailable fault knobs, too many outstanding codes (not a platform code)
 //	500011   invalid_resource       unknown resource in a scope
@@ -99,8 +153,8 @@
 //	650053   invalid_client         scope not exposed by the resource
 //	700016   unauthorized_client    unknown client id
 //	700021   invalid_client         client assertion iss/sub is not the client id
-//	700024   invalid_client         client assertion expired or not yet valid
-//	700027   invalid_client         client assertion: unknown certificate, bad signature or audience
+//	700024   invalid_client         client assertion (or federated assertion) expired or not yet valid
+//	700027   invalid_client         client assertion: unknown certificate, bad signature or audience; federated assertion: bad signature
 //	700054   unsupported_response_type  a response_type other than code
 //	900144   invalid_request        a required parameter is missing
 //	1002012  invalid_scope          client credentials without /.default

@@ -12,18 +12,19 @@ type Endpoint int
 
 // The endpoints the emulator counts calls of.
 const (
-	EndpointDiscovery Endpoint = iota // /{tenant}/v2.0/.well-known/openid-configuration
-	EndpointKeys                      // /{tenant}/discovery/v2.0/keys
-	EndpointAuthorize                 // authorize, and the sign-in and consent forms it shows
-	EndpointToken                     // /{tenant}/oauth2/v2.0/token
-	EndpointLogout                    // /{tenant}/oauth2/v2.0/logout
-	EndpointUserInfo                  // /oidc/userinfo
-	EndpointInstance                  // /common/discovery/instance
-	EndpointGraph                     // /v1.0/...
+	EndpointDiscovery       Endpoint = iota // /{tenant}/v2.0/.well-known/openid-configuration
+	EndpointKeys                            // /{tenant}/discovery/v2.0/keys
+	EndpointAuthorize                       // authorize, and the sign-in and consent forms it shows
+	EndpointToken                           // /{tenant}/oauth2/v2.0/token
+	EndpointLogout                          // /{tenant}/oauth2/v2.0/logout
+	EndpointUserInfo                        // /oidc/userinfo
+	EndpointInstance                        // /common/discovery/instance
+	EndpointGraph                           // /v1.0/...
+	EndpointManagedIdentity                 // /msi/token, the managed identity endpoint
 	numEndpoints
 )
 
-var endpointNames = [numEndpoints]string{"discovery", "keys", "authorize", "token", "logout", "userinfo", "instance", "graph"}
+var endpointNames = [numEndpoints]string{"discovery", "keys", "authorize", "token", "logout", "userinfo", "instance", "graph", "managedidentity"}
 
 func (e Endpoint) String() string {
 	if e >= 0 && e < numEndpoints {
@@ -84,6 +85,7 @@ type faultState struct {
 	failLeft     [numEndpoints]int
 	signInErr    int // next sign-in ends with this AADSTS code redirected to the app
 	signInErrSet bool
+	authContext  string // the authentication context Graph demands, if any
 }
 
 // FaultNextIDTokens spoils the next n ID tokens the token endpoint issues

@@ -25,7 +25,7 @@ func (c *graphCaller) anyOf(perms ...string) bool {
 }
 
 func (s *Server) graphError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
-	if status == http.StatusUnauthorized {
+	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="`+s.URL+`/common/oauth2/authorize", client_id="`+GraphAppID+`"`)
 	}
 	writeJSON(w, status, map[string]any{"error": map[string]any{
@@ -59,6 +59,12 @@ func (s *Server) graphAuth(w http.ResponseWriter, r *http.Request) *graphCaller 
 		}
 	}
 	if p.str(p.claims, "idtyp") == "user" {
+		// Authentication contexts are about the user's sign-in: app-only
+		// tokens cannot carry acrs, so only delegated tokens are challenged.
+		if id := s.requiredAuthContext(); id != "" && !p.hasACR(id) {
+			s.authContextChallenge(w, r, id)
+			return nil
+		}
 		c.user = s.world.Load().usersOID[p.str(p.claims, "oid")]
 		if c.user == nil {
 			s.graphError(w, r, http.StatusNotFound, "Request_ResourceNotFound", "The user of this token no longer exists.")

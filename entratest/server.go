@@ -48,9 +48,11 @@ type Server struct {
 	pool   *x509.CertPool
 	client *http.Client
 	seal   *sealer
-	srv    *http.Server
-	ln     net.Listener
-	world  atomic.Pointer[world]
+	// identityHeader is the managed identity endpoint's secret (IDENTITY_HEADER).
+	identityHeader string
+	srv            *http.Server
+	ln             net.Listener
+	world          atomic.Pointer[world]
 
 	mu            sync.Mutex
 	keys          []*signingKey // keys[0] signs; all are published
@@ -94,16 +96,17 @@ func Start(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		opts:          opts,
-		now:           opts.Now,
-		log:           opts.Logger,
-		seal:          newSealer(),
-		codes:         map[string]*authCode{},
-		families:      map[string]time.Time{},
-		redeemedCodes: map[string]redeemed{},
-		revoked:       map[string]int64{},
-		consents:      map[string]bool{},
-		stop:          make(chan struct{}),
+		opts:           opts,
+		now:            opts.Now,
+		log:            opts.Logger,
+		seal:           newSealer(),
+		identityHeader: randomID(32),
+		codes:          map[string]*authCode{},
+		families:       map[string]time.Time{},
+		redeemedCodes:  map[string]redeemed{},
+		revoked:        map[string]int64{},
+		consents:       map[string]bool{},
+		stop:           make(chan struct{}),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -248,6 +251,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /v1.0/me/memberOf", h(EndpointGraph, s.handleGraphMemberOf))
 	mux.Handle("POST /v1.0/me/getMemberObjects", h(EndpointGraph, s.handleGetMemberObjects))
 	mux.Handle("POST /v1.0/users/{id}/getMemberObjects", h(EndpointGraph, s.handleGetMemberObjects))
+	mux.Handle("GET /msi/token", h(EndpointManagedIdentity, s.handleManagedIdentity))
 	mux.HandleFunc("GET /error", s.handleErrorLookup)
 	mux.HandleFunc("GET /{$}", s.handleHome)
 	return securityHeaders(mux)
@@ -271,6 +275,7 @@ type world struct {
 	users    map[string]*userRef
 	usersOID map[string]*userRef
 	groups   map[string]*Group
+	mis      []*miRef
 }
 
 type appRef struct {
@@ -278,6 +283,8 @@ type appRef struct {
 	home  *Tenant
 	sp    string // object id of its service principal
 	certs []*x509.Certificate
+	fics  []fedCred
+	mirid string // a managed identity's resource id (xms_mirid), else empty
 }
 
 type userRef struct {
@@ -299,6 +306,17 @@ func newWorld(cfg *Config) *world {
 					a.certs = append(a.certs, c)
 				}
 			}
+			for fi := range a.FederatedCredentials {
+				fc := fedCred{FederatedCredential: &a.FederatedCredentials[fi]}
+				if fc.PublicKeyPEM != "" {
+					if k, err := parsePublicKeyPEM(fc.PublicKeyPEM); err == nil {
+						fc.pub = k
+					} else {
+						continue // normalize refused it already
+					}
+				}
+				a.fics = append(a.fics, fc)
+			}
 			w.apps[a.ClientID] = a
 			w.byIDURI[strings.ToLower(a.IdentifierURI)] = a
 		}
@@ -309,6 +327,9 @@ func newWorld(cfg *Config) *world {
 		}
 		for gi := range t.Groups {
 			w.groups[strings.ToLower(t.Groups[gi].ID)] = &t.Groups[gi]
+		}
+		for mi := range t.ManagedIdentities {
+			w.mis = append(w.mis, &miRef{ManagedIdentity: &t.ManagedIdentities[mi], tenant: t})
 		}
 	}
 	return w

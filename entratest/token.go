@@ -3,6 +3,7 @@ package entratest
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -37,6 +38,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	gt := form.Get("grant_type")
 	if gt == "" {
 		s.writeJSONError(w, r, newErr(http.StatusBadRequest, 900144, "The request body must contain the following parameter: 'grant_type'."))
+		return
+	}
+	if c := form.Get("claims"); c != "" && !json.Valid([]byte(c)) {
+		s.writeJSONError(w, r, newErr(http.StatusBadRequest, 9002313, "The claims parameter is not valid JSON."))
 		return
 	}
 	client, acr, e := s.authenticateClient(r, wd, a)
@@ -115,7 +120,10 @@ func (s *Server) redeemCode(wd *world, a authority, client *appRef, acr string, 
 	if strings.TrimSpace(scope) == "" {
 		scope = c.scope
 	}
-	return s.userGrant(wd, client, acr, u, scope, c.nonce, c.sid, c.authTime, c.family, s.revocationGen(u.ObjectID), get("client_info") == "1")
+	// The authentication contexts asked for at authorize travel with the
+	// code; the redemption may ask for more.
+	acrs := mergeACRS(c.acrs, requestedACRS(get("claims")))
+	return s.userGrant(wd, client, acr, u, scope, c.nonce, c.sid, c.authTime, c.family, s.revocationGen(u.ObjectID), get("client_info") == "1", acrs)
 }
 
 func checkPKCE(c *authCode, verifier string) *aadError {
@@ -174,11 +182,11 @@ func (s *Server) redeemRefresh(wd *world, a authority, client *appRef, acr strin
 	if strings.TrimSpace(scope) == "" {
 		return nil, newErr(http.StatusBadRequest, 900144, "The request body must contain the following parameter: 'scope'.")
 	}
-	return s.userGrant(wd, client, acr, u, scope, "", st.SID, st.AuthTime, st.Family, st.Gen, get("client_info") == "1")
+	return s.userGrant(wd, client, acr, u, scope, "", st.SID, st.AuthTime, st.Family, st.Gen, get("client_info") == "1", requestedACRS(get("claims")))
 }
 
 // userGrant issues the tokens of a delegated grant, checking consent.
-func (s *Server) userGrant(wd *world, client *appRef, acr string, u *userRef, scope, nonce, sid string, authTime int64, family string, gen int64, clientInfo bool) (map[string]any, *aadError) {
+func (s *Server) userGrant(wd *world, client *appRef, acr string, u *userRef, scope, nonce, sid string, authTime int64, family string, gen int64, clientInfo bool, acrs []string) (map[string]any, *aadError) {
 	sr, e := wd.parseScopes(scope)
 	if e != nil {
 		return nil, e
@@ -188,7 +196,7 @@ func (s *Server) userGrant(wd *world, client *appRef, acr string, u *userRef, sc
 		return nil, &aadError{code: 65001, suberror: "consent_required",
 			detail: "The user or administrator has not consented to use the application with ID '" + client.ClientID + "' named '" + client.DisplayName + "'. Send an interactive authorization request for this user and resource."}
 	}
-	g := &grant{client: client, user: u, tenant: u.tenant, scopes: sr, scp: scp, nonce: nonce, sid: sid, authTime: authTime, family: family, acr: acr, gen: gen}
+	g := &grant{client: client, user: u, tenant: u.tenant, scopes: sr, scp: scp, nonce: nonce, sid: sid, authTime: authTime, family: family, acr: acr, gen: gen, acrs: acrs}
 	resp, err := s.tokenResponse(g, clientInfo)
 	if err != nil {
 		return nil, &aadError{status: http.StatusInternalServerError, code: 90033, detail: "Signing failed."}
@@ -214,17 +222,23 @@ func (s *Server) clientCredentials(wd *world, a authority, client *appRef, acr s
 	if !sr.dflt {
 		return nil, newErr(http.StatusBadRequest, 1002012, "The scope '"+clip(scope)+"' is not valid.")
 	}
-	var roles []string
-	prefix := strings.ToLower(sr.full(""))
-	for _, p := range client.ApplicationPermissions {
-		if strings.HasPrefix(strings.ToLower(p), prefix) {
-			roles = append(roles, p[len(prefix):])
-		}
-	}
-	g := &grant{client: client, tenant: a.tenant, scopes: sr, scp: roles, acr: acr}
+	g := &grant{client: client, tenant: a.tenant, scopes: sr, scp: grantedAppPermissions(sr, client.ApplicationPermissions), acr: acr}
 	resp, err := s.tokenResponse(g, false)
 	if err != nil {
 		return nil, &aadError{status: http.StatusInternalServerError, code: 90033, detail: "Signing failed."}
 	}
 	return resp, nil
+}
+
+// grantedAppPermissions lists the app roles of the request's resource among
+// perms (fully qualified application permissions).
+func grantedAppPermissions(sr *scopeRequest, perms []string) []string {
+	var roles []string
+	prefix := strings.ToLower(sr.full(""))
+	for _, p := range perms {
+		if strings.HasPrefix(strings.ToLower(p), prefix) {
+			roles = append(roles, p[len(prefix):])
+		}
+	}
+	return roles
 }

@@ -23,8 +23,9 @@ type grant struct {
 	sid      string
 	authTime int64
 	family   string
-	acr      string // how the client authenticated: "0" public, "1" secret, "2" certificate
-	gen      int64  // the user's revocation count the grant stems from
+	acr      string   // how the client authenticated: "0" public, "1" secret, "2" certificate
+	gen      int64    // the user's revocation count the grant stems from
+	acrs     []string // authentication contexts a claims request asked for
 }
 
 // refreshState is what a refresh token carries, sealed.
@@ -257,6 +258,9 @@ func (s *Server) accessToken(g *grant, now time.Time, life time.Duration) (strin
 		c["azp"] = g.client.ClientID
 		c["azpacr"] = g.acr
 	}
+	if g.client.mirid != "" {
+		c["xms_mirid"] = g.client.mirid
+	}
 	if g.user == nil {
 		c["oid"] = g.client.sp
 		c["sub"] = g.client.sp
@@ -274,6 +278,9 @@ func (s *Server) accessToken(g *grant, now time.Time, life time.Duration) (strin
 	c["sub"] = pairwiseSub(u.ObjectID, "at:"+g.client.ClientID)
 	if g.sid != "" {
 		c["sid"] = g.sid
+	}
+	if len(g.acrs) > 0 {
+		c["acrs"] = g.acrs
 	}
 	if v1 {
 		c["upn"] = u.Username
