@@ -32,6 +32,7 @@ type Auth struct {
 	sessions *session.Manager
 	pending  *pendingJar
 	tokens   *tokenStore
+	users    userCache
 	verifier *idTokenVerifier
 	msal     *clientPool
 	cred     confidential.Credential

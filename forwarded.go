@@ -51,8 +51,17 @@ func (s *settings) baseURL(r *http.Request) *url.URL {
 	return u
 }
 
-// secure reports whether the browser reached the app over https.
-func (s *settings) secure(r *http.Request) bool { return s.baseURL(r).Scheme == "https" }
+// secure reports whether the browser reached the app over https. It is
+// asked on every request, so it reads only the scheme.
+func (s *settings) secure(r *http.Request) bool {
+	if s.publicBase != nil {
+		return s.publicBase.Scheme == "https"
+	}
+	if s.fromTrustedProxy(r) {
+		return s.baseURL(r).Scheme == "https"
+	}
+	return r.TLS != nil
+}
 
 func (s *settings) fromTrustedProxy(r *http.Request) bool {
 	if len(s.proxies) == 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -59,12 +60,58 @@ const (
 )
 
 func (a *Auth) userFromValues(v map[string]string) *User {
+	raw := v[valUser]
+	if u, ok := a.users.get(raw); ok {
+		return u
+	}
 	var u User
-	if json.Unmarshal([]byte(v[valUser]), &u) != nil || u.ObjectID == "" || u.TenantID == "" {
+	if json.Unmarshal([]byte(raw), &u) != nil || u.ObjectID == "" || u.TenantID == "" {
 		return nil
 	}
-	// The hierarchy is applied on every load, so a changed configuration
-	// takes effect without signing everyone out.
+	// The hierarchy is applied when a session is read, not when it was
+	// written, so a changed configuration takes effect at once.
 	u.Roles = a.s.roles.expand(u.AssignedRoles)
-	return &u
+	a.users.put(raw, &u)
+	return u.clone()
+}
+
+func (u *User) clone() *User {
+	c := *u
+	c.Roles, c.AssignedRoles, c.Groups = slices.Clone(u.Roles), slices.Clone(u.AssignedRoles), slices.Clone(u.Groups)
+	return &c
+}
+
+// userCache keeps the users decoded from session values, keyed by the
+// stored text itself: a session read again yields the same text, and the
+// same text always decodes to the same user. Bounded.
+type userCache struct {
+	mu sync.Mutex
+	m  map[string]*User
+}
+
+const maxCachedUsers = 10000
+
+func (c *userCache) get(raw string) (*User, bool) {
+	c.mu.Lock()
+	u, ok := c.m[raw]
+	c.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	return u.clone(), true // handlers may change what they are given
+}
+
+func (c *userCache) put(raw string, u *User) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]*User{}
+	}
+	if len(c.m) >= maxCachedUsers {
+		for k := range c.m {
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[raw] = u
 }

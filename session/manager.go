@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -21,8 +23,9 @@ const (
 // Manager issues and checks sessions whose cookie holds nothing but a
 // 256-bit random id; everything else lives sealed in the Store.
 //
-// Set the fields before first use and do not change them afterwards. Call
-// Validate once at start-up: the methods assume a valid Manager.
+// Set the fields before first use and do not change them afterwards, nor
+// copy the Manager. Call Validate once at start-up: the methods assume a
+// valid Manager.
 type Manager struct {
 	// Store keeps the sealed session records. Required.
 	Store Store
@@ -53,6 +56,57 @@ type Manager struct {
 	// Logger receives events such as a record failing authentication.
 	// Nil means slog.Default().
 	Logger *slog.Logger
+
+	opened openedCache
+}
+
+// openedCache remembers the records Load decrypted and decoded, keyed by
+// store key with the exact sealed bytes they came from. Every Load still
+// reads the store (so a deleted session is gone at once, on every
+// instance); only when the store hands back the very bytes seen before are
+// the decryption and decoding skipped. It is bounded.
+type openedCache struct {
+	mu sync.Mutex
+	m  map[string]openedRecord
+}
+
+type openedRecord struct {
+	sealed []byte
+	s      *Session
+}
+
+const maxOpened = 10000
+
+func (c *openedCache) get(key string, sealed []byte) (*Session, bool) {
+	c.mu.Lock()
+	r, ok := c.m[key]
+	c.mu.Unlock()
+	if !ok || !bytes.Equal(r.sealed, sealed) {
+		return nil, false
+	}
+	// A copy: callers may change Values before Save.
+	return &Session{Created: r.s.Created, LastSeen: r.s.LastSeen, Values: maps.Clone(r.s.Values), key: key}, true
+}
+
+func (c *openedCache) put(key string, sealed []byte, s *Session) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]openedRecord{}
+	}
+	if len(c.m) >= maxOpened {
+		for k := range c.m { // drop one at random
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[key] = openedRecord{sealed: sealed, s: &Session{Created: s.Created, LastSeen: s.LastSeen, Values: maps.Clone(s.Values)}}
+}
+
+func (c *openedCache) drop(key string) {
+	c.mu.Lock()
+	delete(c.m, key)
+	c.mu.Unlock()
 }
 
 // Validate reports every problem with m's configuration at once.
@@ -146,9 +200,13 @@ func (m *Manager) Load(ctx context.Context, r *http.Request) (*Session, error) {
 		return nil, fmt.Errorf("session: load: %w", err)
 	}
 	if !found {
+		m.opened.drop(key)
 		return nil, nil
 	}
-	s, err := m.open(key, data)
+	s, hit := m.opened.get(key, data)
+	if !hit {
+		s, err = m.open(key, data)
+	}
 	if err != nil {
 		// Either the store was tampered with or the key that sealed the
 		// record was retired; it can never be read again, so drop it.
@@ -161,6 +219,9 @@ func (m *Manager) Load(ctx context.Context, r *http.Request) (*Session, error) {
 		// covers timeouts shortened since it was written.
 		m.discard(ctx, key)
 		return nil, nil
+	}
+	if !hit {
+		m.opened.put(key, data, s)
 	}
 	return s, nil
 }
@@ -180,6 +241,7 @@ func (m *Manager) open(key string, data []byte) (*Session, error) {
 // discard deletes a record Load found unusable. A failure is only logged:
 // the answer is "no session" either way.
 func (m *Manager) discard(ctx context.Context, key string) {
+	m.opened.drop(key)
 	if err := m.Store.Delete(ctx, key); err != nil {
 		m.logger().ErrorContext(ctx, "session: deleting an unusable session", "error", err)
 	}
@@ -246,6 +308,7 @@ func (m *Manager) Destroy(ctx context.Context, w http.ResponseWriter, r *http.Re
 	var key string
 	if s != nil && s.key != "" {
 		key = s.key
+		m.opened.drop(key)
 		if err := m.Store.Delete(ctx, key); err != nil {
 			errs = append(errs, err)
 		}

@@ -22,18 +22,18 @@ func TestValidate(t *testing.T) {
 	store := memstore.New()
 	tests := []struct {
 		name string
-		m    session.Manager
+		m    *session.Manager
 		want []string // substrings of the error; none means valid
 	}{
-		{"defaults", session.Manager{Store: store, Box: box}, nil},
-		{"custom name", session.Manager{Store: store, Box: box, CookieName: "app_sid"}, nil},
-		{"everything missing", session.Manager{}, []string{"Store is nil", "Box is nil"}},
-		{"negative durations", session.Manager{Store: store, Box: box, IdleTimeout: -1, Lifetime: -1, TouchInterval: -1},
+		{"defaults", &session.Manager{Store: store, Box: box}, nil},
+		{"custom name", &session.Manager{Store: store, Box: box, CookieName: "app_sid"}, nil},
+		{"everything missing", &session.Manager{}, []string{"Store is nil", "Box is nil"}},
+		{"negative durations", &session.Manager{Store: store, Box: box, IdleTimeout: -1, Lifetime: -1, TouchInterval: -1},
 			[]string{"IdleTimeout is negative", "Lifetime is negative", "TouchInterval is negative"}},
-		{"touch not shorter than idle", session.Manager{Store: store, Box: box, IdleTimeout: time.Minute},
+		{"touch not shorter than idle", &session.Manager{Store: store, Box: box, IdleTimeout: time.Minute},
 			[]string{"TouchInterval (1m0s) must be shorter than IdleTimeout (1m0s)"}},
-		{"prefixed name", session.Manager{Store: store, Box: box, CookieName: "__Host-sid"}, []string{"must not start with"}},
-		{"invalid name", session.Manager{Store: store, Box: box, CookieName: "my session"}, []string{"not a valid cookie name"}},
+		{"prefixed name", &session.Manager{Store: store, Box: box, CookieName: "__Host-sid"}, []string{"must not start with"}},
+		{"invalid name", &session.Manager{Store: store, Box: box, CookieName: "my session"}, []string{"not a valid cookie name"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
