@@ -41,6 +41,10 @@ func graphApp(t testing.TB, srv *entratest.Server, cfg entraweb.Config) (*app, *
 				return
 			}
 			defer resp.Body.Close()
+			if err := a.auth.ClaimsChallenge(resp, scope); err != nil {
+				a.auth.Challenge(w, r, err)
+				return
+			}
 			var me map[string]any
 			json.NewDecoder(resp.Body).Decode(&me)
 			fmt.Fprintf(w, "graph %d %v", resp.StatusCode, me["displayName"])
