@@ -1,0 +1,69 @@
+package entraweb
+
+import (
+	"crypto/rand"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/entraweb/entraweb/session"
+)
+
+// FuzzClaimsChallenge feeds arbitrary WWW-Authenticate headers, as a
+// downstream API (or anything in between) may send: never a panic, and a
+// challenge only with JSON claims.
+func FuzzClaimsChallenge(f *testing.F) {
+	f.Add(`Bearer realm="", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnt9fQ=="`)
+	f.Add(`Bearer error=insufficient_claims, claims=e30`)
+	f.Add(`Bearer error="insufficient_claims", claims="`)
+	f.Add(`Basic realm="x"`)
+	a := &Auth{}
+	f.Fuzz(func(t *testing.T, h string) {
+		resp := &http.Response{StatusCode: http.StatusUnauthorized, Header: http.Header{"Www-Authenticate": {h}}}
+		err := a.ClaimsChallenge(resp, "User.Read")
+		if ire, ok := err.(*InteractionRequiredError); ok && (len(ire.Claims) == 0 || ire.Claims[0] != '{' && ire.Claims[0] != ' ') {
+			t.Fatalf("a challenge with claims %q", ire.Claims)
+		}
+	})
+}
+
+// FuzzTokenIndex decodes arbitrary index records: never a panic, and what
+// encodes decodes back.
+func FuzzTokenIndex(f *testing.F) {
+	f.Add(encodeIndex([]cachedToken{{Scopes: "user.read", Token: "a.b.c", Expires: 1}}))
+	f.Add([]byte{recordVersion, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		idx := decodeIndex(b)
+		if idx == nil {
+			return
+		}
+		again := decodeIndex(encodeIndex(idx))
+		if len(again) != len(idx) {
+			t.Fatalf("round trip lost entries: %d -> %d", len(idx), len(again))
+		}
+	})
+}
+
+// FuzzStepUp opens arbitrary "req" parameters of the login URL: only what
+// this app sealed opens.
+func FuzzStepUp(f *testing.F) {
+	// A key of this process: a seed sealed by another fuzzing process
+	// must not open either.
+	box, err := session.NewBox([]byte(rand.Text()[:32]))
+	if err != nil {
+		f.Fatal(err)
+	}
+	s, _ := goodConfig().validate()
+	s.now = time.Now
+	a := &Auth{s: s, pending: &pendingJar{box: box, now: time.Now}}
+	good := a.sealStepUp([]string{"Mail.Read"}, `{"access_token":{}}`)
+	f.Add(good)
+	f.Add("")
+	f.Add("AAAA")
+	f.Fuzz(func(t *testing.T, v string) {
+		su, ok := a.openStepUp(v)
+		if ok && v != good {
+			t.Fatalf("a forged step-up opened: %+v", su)
+		}
+	})
+}
