@@ -60,15 +60,34 @@
 // DemoApp.Admin. Entraweb:Roles replaces that with an explicit list, lowest
 // first. Entraweb:MinimumRole is needed to use the app at all. A user
 // without the role gets a 403 page that names it and who grants it
-// (Entraweb:AccessContact). User.Groups holds the token's groups, and
-// User.GroupsOverage is set when the user is in too many for a token to
-// carry.
+// (Entraweb:AccessContact). User.Groups holds the user's group ids: from
+// the token, or, for a user in more groups than a token can carry, read
+// from Microsoft Graph once at sign-in (Entraweb:GroupsScope). RequireGroup
+// admits the members of a group either way.
 //
-// AccessToken gets a token of the signed-in user for an API, such as
-// "User.Read" for Microsoft Graph, refreshing it silently. When only the
-// user can fix the failure (consent, a revoked grant, a claims challenge),
-// its error matches ErrInteractionRequired, and Challenge sends the user
-// through a new sign-in that asks for what is missing.
+// # Access tokens
+//
+// The tokens of a sign-in stay on the server, in the user's own partition
+// of the store, encrypted. AccessToken gets a token of the signed-in user
+// for an API, such as "User.Read" for Microsoft Graph: a cached one costs
+// a store read, an expiring one is refreshed silently by MSAL Go, once for
+// any number of concurrent requests of that user. When only the user can
+// fix the failure (consent for a new scope, a revoked grant), its error
+// matches ErrInteractionRequired, and Challenge sends the user through a
+// new sign-in that asks for what is missing and back to the same page:
+//
+//	tok, err := auth.AccessToken(r, "Mail.Read")
+//	if auth.Challenge(w, r, err) {
+//		return
+//	}
+//	resp := callGraph(tok)
+//	if err := auth.ClaimsChallenge(resp, "Mail.Read"); err != nil {
+//		auth.Challenge(w, r, err) // Conditional Access asked for more
+//		return
+//	}
+//
+// AppToken gets the app's own tokens (client credentials). Sign-out
+// deletes the user's tokens with the session.
 //
 // # Sessions
 //
