@@ -24,7 +24,7 @@ examples:
 deps: node-deps
 
 # Debian packages the tests use, installed only when a binary is missing.
-APT_NEEDS := node:nodejs npm:npm
+APT_NEEDS := node:nodejs npm:npm chromium:chromium redis-server:redis-server
 apt-deps:
 	@missing=""; for pair in $(APT_NEEDS); do bin=$${pair%%:*}; pkg=$${pair#*:}; \
 	  command -v $$bin >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
