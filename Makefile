@@ -7,7 +7,7 @@ GO ?= go
 NODE_DIR := $(CURDIR)/.cache/node
 NODE_SPEC := entratest/testdata/msalnode
 
-.PHONY: test deps node-deps vet examples bench fuzz emulator
+.PHONY: test deps node-deps vet examples bench fuzz emulator screenshots
 
 test: deps vet examples
 	ENTRATEST_NODE_MODULES=$(NODE_DIR)/node_modules $(GO) test -race -timeout 12m ./...
@@ -61,3 +61,8 @@ fuzz:
 
 emulator:
 	$(GO) run ./cmd/entraweb emulator
+
+# PNGs of the demo's main pages for the README, written into docs/img/ by
+# a browser test driving Chromium (Debian's chromium package).
+screenshots: apt-deps
+	$(GO) test ./internal/demo -run '^TestScreenshots$$' -count=1 -screenshots=$(CURDIR)/docs/img

@@ -168,19 +168,19 @@ func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool
 			return true
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="entraweb", error="interaction_required"`)
-		render(w, r, page{Status: http.StatusUnauthorized, Code: "interaction_required", Title: "Sign-in required",
+		a.render(w, r, page{Status: http.StatusUnauthorized, Code: "interaction_required", Title: "Sign-in required",
 			Message: "This needs you to sign in again (consent or a fresh sign-in).", Links: []link{{login, "Sign in"}}})
 	case errors.Is(err, ErrNotSignedIn):
 		a.challenge(w, r)
 	case errors.Is(err, ErrProviderUnavailable):
 		a.log.Error("entraweb: token acquisition failed", "err", err)
 		w.Header().Set("Retry-After", "10")
-		render(w, r, page{Status: http.StatusBadGateway, Code: "provider_unavailable", Title: "Temporarily unavailable",
+		a.render(w, r, page{Status: http.StatusBadGateway, Code: "provider_unavailable", Title: "Temporarily unavailable",
 			Message: "Microsoft Entra ID could not be reached.", Fix: "Try again in a moment.",
 			Links: []link{{a.s.baseURL(r).Path + r.URL.RequestURI(), "Try again"}}})
 	default:
 		a.log.Error("entraweb: token acquisition failed", "err", err)
-		render(w, r, page{Status: http.StatusInternalServerError, Code: "token_error", Title: "Something went wrong",
+		a.render(w, r, page{Status: http.StatusInternalServerError, Code: "token_error", Title: "Something went wrong",
 			Message: "An access token could not be obtained.", Fix: "Try again; if it persists, tell the app's owners."})
 	}
 	return true

@@ -224,7 +224,7 @@ func (a *Auth) providerDown(w http.ResponseWriter, r *http.Request, ret string) 
 // signInFailed shows a sign-in failure with a link that starts over and
 // returns to where the user was going.
 func (a *Auth) signInFailed(w http.ResponseWriter, r *http.Request, status int, code, msg, fix, ret string, details []string) {
-	render(w, r, page{Status: status, Code: code, Title: "Sign-in did not complete", Message: msg, Fix: fix, Details: details,
+	a.render(w, r, page{Status: status, Code: code, Title: "Sign-in did not complete", Message: msg, Fix: fix, Details: details,
 		Links: []link{{a.loginURL(r, ret), "Sign in again"}}})
 }
 
@@ -249,7 +249,7 @@ func (a *Auth) forbidden(w http.ResponseWriter, r *http.Request, u *User, role s
 	if len(u.AssignedRoles) > 0 {
 		held = strings.Join(u.AssignedRoles, ", ")
 	}
-	render(w, r, page{Status: http.StatusForbidden, Code: "forbidden", Title: "You need the role " + role,
+	a.render(w, r, page{Status: http.StatusForbidden, Code: "forbidden", Title: "You need the role " + role,
 		Message: "You are signed in as " + u.Name + " (" + u.Username + "), who holds " + held + ". This page needs the app role " + role + " or one above it.",
 		Fix:     "Ask " + a.accessContact() + " to assign you the app role " + role + " on this app (Enterprise applications > Users and groups), then sign in again.",
 		Links:   []link{{base + "/", "Home"}, {a.loginURL(r, "/") + "&prompt=select_account", "Sign in as someone else"}}})

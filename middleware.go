@@ -88,7 +88,7 @@ func (a *Auth) challenge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="entraweb", error="login_required"`)
-	render(w, r, page{Status: http.StatusUnauthorized, Code: "login_required", Title: "Sign-in required",
+	a.render(w, r, page{Status: http.StatusUnauthorized, Code: "login_required", Title: "Sign-in required",
 		Message: "This needs a signed-in user.", Fix: "Sign in, then try again.", Links: []link{{login, "Sign in"}}})
 }
 

@@ -61,9 +61,16 @@ func mayRedirectToSignIn(r *http.Request) bool {
 	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && isNavigation(r)
 }
 
+// render answers with the page in HTML or JSON. The page's forms may post
+// to this app and, after sign-out, be redirected to Entra ID's end-session
+// endpoint: browsers apply form-action to that redirect too.
+func (a *Auth) render(w http.ResponseWriter, r *http.Request, p page) {
+	render(w, r, p, "form-action 'self' "+a.s.authorityHost)
+}
+
 // render answers with the page as HTML to a browser navigation and as JSON
 // to anything else.
-func render(w http.ResponseWriter, r *http.Request, p page) {
+func render(w http.ResponseWriter, r *http.Request, p page, formAction string) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -84,7 +91,7 @@ func render(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(p.Status)
 	pageTmpl.Execute(w, p)
 }

@@ -115,10 +115,10 @@ func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		if u == nil {
-			render(w, r, page{Status: http.StatusOK, Code: "signed_out", Title: "You are signed out", Message: "There is no session to end in this browser.", Links: []link{{home, "Continue"}}})
+			a.render(w, r, page{Status: http.StatusOK, Code: "signed_out", Title: "You are signed out", Message: "There is no session to end in this browser.", Links: []link{{home, "Continue"}}})
 			return
 		}
-		render(w, r, page{Status: http.StatusOK, Code: "confirm_sign_out", Title: "Sign out?",
+		a.render(w, r, page{Status: http.StatusOK, Code: "confirm_sign_out", Title: "Sign out?",
 			Message: "You are signed in as " + u.Name + " (" + u.Username + ").",
 			Form:    &logoutForm{Action: base + a.s.prefix + "logout", CSRF: sess.Values[valCSRF]},
 			Links:   []link{{base + "/", "Stay signed in"}}})
@@ -126,12 +126,12 @@ func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 		token := r.PostFormValue("csrf")
 		if sess == nil || u == nil {
-			render(w, r, page{Status: http.StatusOK, Code: "signed_out", Title: "You are signed out", Message: "There is no session to end in this browser.", Links: []link{{home, "Continue"}}})
+			a.render(w, r, page{Status: http.StatusOK, Code: "signed_out", Title: "You are signed out", Message: "There is no session to end in this browser.", Links: []link{{home, "Continue"}}})
 			return
 		}
 		if want := sess.Values[valCSRF]; want == "" || subtle.ConstantTimeCompare([]byte(token), []byte(want)) != 1 {
 			a.log.Warn("entraweb: sign-out refused: missing or wrong CSRF token", "user_oid", u.ObjectID)
-			render(w, r, page{Status: http.StatusForbidden, Code: "csrf", Title: "Sign-out not confirmed",
+			a.render(w, r, page{Status: http.StatusForbidden, Code: "csrf", Title: "Sign-out not confirmed",
 				Message: "This sign-out request did not come from this app's sign-out page.", Fix: "Use the sign-out button again.",
 				Links: []link{{base + a.s.prefix + "logout", "Sign out"}}})
 			return
@@ -146,7 +146,7 @@ func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 		if err := a.sessions.Destroy(r.Context(), w, r, sess); err != nil {
 			a.log.Error("entraweb: sign-out could not delete the session", "user_oid", u.ObjectID, "err", err)
 			w.Header().Set("Retry-After", "5")
-			render(w, r, page{Status: http.StatusServiceUnavailable, Code: "sign_out_incomplete", Title: "Sign-out did not complete",
+			a.render(w, r, page{Status: http.StatusServiceUnavailable, Code: "sign_out_incomplete", Title: "Sign-out did not complete",
 				Message: "This browser's session cookie was removed, but the app could not delete the session on the server.",
 				Fix:     "Try again in a few seconds.", Links: []link{{base + a.s.prefix + "logout", "Sign out"}}})
 			return
@@ -169,6 +169,19 @@ func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, HEAD, POST")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	}
+}
+
+// SignOutForm gives what an app's own sign-out button needs: the URL to
+// POST to and the CSRF token to send in its "csrf" field. Both are empty
+// when nobody is signed in; an error means the session store failed.
+//
+//	<form method="post" action="{{.Action}}"><input type="hidden" name="csrf" value="{{.CSRF}}"><button>Sign out</button></form>
+func (a *Auth) SignOutForm(r *http.Request) (action, csrf string, err error) {
+	sess, err := a.sessions.Load(r.Context(), r)
+	if err != nil || sess == nil || a.userFromValues(sess.Values) == nil {
+		return "", "", err
+	}
+	return a.s.baseURL(r).String() + a.s.prefix + "logout", sess.Values[valCSRF], nil
 }
 
 // handleMe answers who is signed in, as JSON.
@@ -194,7 +207,7 @@ func (a *Auth) handleMe(w http.ResponseWriter, r *http.Request) {
 func (a *Auth) storeUnavailable(w http.ResponseWriter, r *http.Request, err error) {
 	a.log.Error("entraweb: session store unavailable", "err", err)
 	w.Header().Set("Retry-After", "5")
-	render(w, r, page{Status: http.StatusServiceUnavailable, Code: "session_store_unavailable", Title: "Temporarily unavailable",
+	a.render(w, r, page{Status: http.StatusServiceUnavailable, Code: "session_store_unavailable", Title: "Temporarily unavailable",
 		Message: "The app cannot reach its session store right now. Your session is not lost.", Fix: "Try again in a few seconds.",
 		Links: []link{{a.s.baseURL(r).Path + r.URL.RequestURI(), "Try again"}}})
 }

@@ -1,7 +1,8 @@
-// Command entraweb is entraweb's one binary: the local Entra ID emulator
-// now, and the demo, the authenticating proxy and the helpers as they
+// Command entraweb is entraweb's one binary: the demo app and the local
+// Entra ID emulator now, the authenticating proxy and the helpers as they
 // arrive.
 //
+//	entraweb demo [-listen 127.0.0.1:8080]
 //	entraweb emulator [-listen 127.0.0.1:8443] [-config FILE]
 //	entraweb version
 package main
@@ -22,7 +23,7 @@ type command struct {
 
 var commands = []command{
 	{"emulator", "serve the local Entra ID emulator (no Azure account needed)", runEmulator},
-	{"demo", "run the demo app with the emulator built in (not built yet)", runDemo},
+	{"demo", "run the demo app, with the emulator built in unless a tenant is configured", runDemo},
 	{"version", "print the versions of entraweb and MSAL Go", runVersion},
 }
 
@@ -61,10 +62,4 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'entraweb <command> -h' for a command's flags.")
-}
-
-func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "entraweb demo: the demo app is not built yet (it arrives with a later step).")
-	fmt.Fprintln(stderr, "Meanwhile 'entraweb emulator' serves the local Entra ID emulator.")
-	return 1
 }

@@ -37,7 +37,9 @@ func TestUsageExitCodes(t *testing.T) {
 		{"emulator missing config", []string{"emulator", "-config", filepath.Join(t.TempDir(), "none.json")}, 1, "no such file"},
 		{"version", []string{"version"}, 0, "MSAL Go"},
 		{"version stray argument", []string{"version", "x"}, 2, "Usage: entraweb version"},
-		{"demo not yet", []string{"demo"}, 1, "not built yet"},
+		{"demo help", []string{"demo", "-h"}, 0, "-listen"},
+		{"demo bad flag", []string{"demo", "-bogus"}, 2, "flag provided but not defined"},
+		{"demo stray argument", []string{"demo", "extra"}, 2, `unexpected argument "extra"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,5 +128,101 @@ func TestEmulatorServes(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("emulator did not stop after its context ended")
+	}
+}
+
+// TestDemoServes runs `entraweb demo` with no tenant configured, as a new
+// user does: the banner names the app and the users, the home page
+// answers, a protected page sends the browser to the in-process
+// emulator, and the command stops cleanly when its context ends.
+func TestDemoServes(t *testing.T) {
+	for _, k := range []string{"AZURE_TENANT_ID", "AzureAd__TenantId"} {
+		t.Setenv(k, "")
+	}
+	t.Chdir(t.TempDir()) // no appsettings.json, and proof that nothing is written
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	var stderr bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"demo", "-listen", "127.0.0.1:0"}, pw, &stderr)
+		pw.Close()
+	}()
+	var appURL string
+	var banner strings.Builder
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		line := sc.Text()
+		banner.WriteString(line + "\n")
+		if u, ok := strings.CutPrefix(line, "entraweb demo: open "); ok {
+			appURL = strings.TrimSpace(u)
+		}
+		if strings.Contains(line, "Ctrl-C") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if appURL == "" {
+		t.Fatalf("no URL in the banner:\n%s%s", banner.String(), stderr.String())
+	}
+	for _, want := range []string{"alice@contoso.onmicrosoft.com", "DemoApp.Admin", "bob@", "carol@", "dave@", "(none)", entratest.DemoPassword, "250 groups", "emulator runs in-process"} {
+		if !strings.Contains(banner.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner.String())
+		}
+	}
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(appURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Sign in") {
+		t.Errorf("home: %d\n%.300s", resp.StatusCode, body)
+	}
+	req, _ := http.NewRequest("GET", appURL+"read", nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != 302 || !strings.Contains(loc, "/auth/login") {
+		t.Errorf("/read without a session: %d to %q", resp.StatusCode, loc)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit code after interrupt = %d, want 0; stderr:\n%s", code, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo did not stop after its context ended")
+	}
+	if entries, _ := os.ReadDir("."); len(entries) != 0 {
+		t.Errorf("the demo wrote into the working directory: %v", entries)
+	}
+}
+
+// TestDemoUsesAConfiguredTenant: with a tenant in the environment the demo
+// signs in there, not at the emulator. The authority here is a closed
+// local port, so the test reaches no network and ends at discovery.
+func TestDemoUsesAConfiguredTenant(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("AZURE_TENANT_ID", entratest.DemoTenantID)
+	t.Setenv("AZURE_CLIENT_ID", entratest.DemoClientID)
+	t.Setenv("AZURE_CLIENT_SECRET", "not-a-real-secret")
+	t.Setenv("AZURE_AUTHORITY_HOST", "https://127.0.0.1:1/")
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"demo", "-listen", "127.0.0.1:0"}, &out, &errOut)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (the authority is unreachable)", code)
+	}
+	if !strings.Contains(out.String(), "using the tenant "+entratest.DemoTenantID) {
+		t.Errorf("no mention of the configured tenant:\n%s", out.String())
+	}
+	if !strings.Contains(errOut.String(), "127.0.0.1:1") {
+		t.Errorf("the error does not name the authority:\n%s", errOut.String())
 	}
 }
