@@ -77,7 +77,7 @@ func (a *Auth) userToken(ctx context.Context, u *User, scopes []string) (string,
 	key := scopesKey(scopes)
 	idx, err := a.tokens.loadIndex(ctx, partition)
 	if err != nil {
-		return "", fmt.Errorf("entraweb: token cache: %w", err)
+		return "", fmt.Errorf("%w: token cache: %w", ErrStoreUnavailable, err)
 	}
 	if tok, ok := idx.lookup(key, a.s.now(), refreshMargin); ok {
 		return tok, nil
@@ -87,7 +87,7 @@ func (a *Auth) userToken(ctx context.Context, u *User, scopes []string) (string,
 	// Another request of the user may have refreshed while this one waited.
 	rec, err := a.tokens.load(ctx, partition)
 	if err != nil {
-		return "", fmt.Errorf("entraweb: token cache: %w", err)
+		return "", fmt.Errorf("%w: token cache: %w", ErrStoreUnavailable, err)
 	}
 	if tok, ok := rec.lookup(key, a.s.now(), refreshMargin); ok {
 		return tok, nil
@@ -146,9 +146,9 @@ func (a *Auth) tokenError(err error, scopes []string) error {
 // AccessToken. For ErrInteractionRequired it starts a new sign-in that
 // asks for the missing scopes (incremental consent) and carries any claims
 // challenge, then comes back to the same page; an API call gets 401 JSON
-// with the login_url instead. Other errors get a 502 (provider down) or
-// 500 page. It reports whether it wrote a response (always, for a non-nil
-// err).
+// with the login_url instead. Other errors get a 503 (session store
+// down), 502 (provider down) or 500 page. It reports whether it wrote a
+// response (always, for a non-nil err).
 func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool {
 	if err == nil {
 		return false
@@ -172,6 +172,8 @@ func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool
 			Message: "This needs you to sign in again (consent or a fresh sign-in).", Links: []link{{login, "Sign in"}}})
 	case errors.Is(err, ErrNotSignedIn):
 		a.challenge(w, r)
+	case errors.Is(err, ErrStoreUnavailable):
+		a.storeUnavailable(w, r, err)
 	case errors.Is(err, ErrProviderUnavailable):
 		a.log.Error("entraweb: token acquisition failed", "err", err)
 		w.Header().Set("Retry-After", "10")

@@ -85,6 +85,7 @@ func New(cfg Config) (*Auth, error) {
 	}
 	a := &Auth{s: s, log: s.log}
 	if err := a.openStore(cfg); err != nil {
+		a.Close()
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -168,7 +169,7 @@ func (a *Auth) openStore(cfg Config) error {
 	s := a.s
 	keys := s.sessionKeys
 	store := cfg.Store
-	kind := cfg.Session.Store
+	kind := s.store
 	if store == nil && kind == "" {
 		kind = "memory"
 		if _, ok := session.Opener("bolt"); ok {
@@ -212,6 +213,34 @@ func (a *Auth) openStore(cfg Config) error {
 				s.log.Warn("entraweb: sessions are encrypted with a key generated beside the store; production needs its own key in Entraweb:Session:Key (openssl rand -base64 32)", "key_file", path+".key")
 				keys = [][]byte{k}
 			}
+		case "redis":
+			open, ok := session.Opener("redis")
+			if !ok {
+				return errors.New(`entraweb: Entraweb:Session:Store is "redis" but the redis store is not linked in: add: import _ "github.com/entraweb/entraweb/session/redisstore"`)
+			}
+			dsn, err := redisDSN(string(cfg.Session.RedisURL), cfg.Session.KeyPrefix)
+			if err != nil {
+				return err
+			}
+			// redisstore's errors show the URL with its password redacted.
+			st, closer, err := open(dsn)
+			if err != nil {
+				return fmt.Errorf("entraweb: session store: %w", err)
+			}
+			store = st
+			a.closers = append(a.closers, closer)
+			// validate made sure of a configured key: a random one per
+			// process would strand every session on its instance.
+		}
+	}
+	if p, ok := store.(interface{ Ping(context.Context) error }); ok {
+		// A store that is down at start-up is not fatal (it may come back
+		// before the first request), but it should not go unnoticed.
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		err := p.Ping(ctx)
+		cancel()
+		if err != nil {
+			s.log.Warn("entraweb: the session store does not answer; requests that need it get 503 until it does", "err", err)
 		}
 	}
 	if len(keys) == 0 {
@@ -233,6 +262,25 @@ func (a *Auth) openStore(cfg Config) error {
 	a.pending = &pendingJar{box: box, now: func() time.Time { return s.now() }}
 	a.tokens = &tokenStore{store: store, box: box, life: s.life, now: func() time.Time { return s.now() }}
 	return nil
+}
+
+// redisDSN adds the configured key prefix to a Redis URL as the
+// key_prefix parameter redisstore reads.
+func redisDSN(raw, prefix string) (string, error) {
+	if prefix == "" {
+		return raw, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw, nil // redisstore explains, without the password
+	}
+	q := u.Query()
+	if p := q.Get("key_prefix"); p != "" && p != prefix {
+		return "", fmt.Errorf("entraweb: Entraweb:Session:KeyPrefix %q differs from the RedisUrl's key_prefix %q: keep one", prefix, p)
+	}
+	q.Set("key_prefix", prefix)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 func randomKey() []byte {

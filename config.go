@@ -138,14 +138,25 @@ type SessionConfig struct {
 	// Key is the base64 of a 32-byte key that encrypts sessions and tokens
 	// at rest (AES-256-GCM). PreviousKeys still decrypt, for rotation.
 	// Without a key, a memory store uses a random one, and the bolt store
-	// generates one and keeps it beside its file (with a warning).
+	// generates one and keeps it beside its file (with a warning). The
+	// redis store requires one: every instance must share it.
 	Key          Secret
 	PreviousKeys []Secret
-	// Store is "memory" or "bolt" (an embedded file database, the default
-	// when the boltstore package is linked in).
+	// Store is "memory", "bolt" (an embedded file database, the default
+	// when the boltstore package is linked in) or "redis" (for several
+	// instances; link in the redisstore package).
 	Store string
 	// Path is the bolt store's file; default "entraweb-sessions.db".
 	Path string
+	// RedisURL locates Redis for the redis store:
+	// redis://[user:password@]host:6379/0, or rediss:// for TLS; package
+	// redisstore documents Sentinel, Cluster and timeout parameters. A
+	// RedisURL with Store left empty selects the redis store, and so does
+	// the ENTRAWEB_REDIS_URL environment variable, which sets it.
+	RedisURL Secret
+	// KeyPrefix goes before every key the redis store writes, so apps can
+	// share a database; default "entraweb:".
+	KeyPrefix string
 }
 
 // Secret is a string that never prints: not in logs, errors or %v.
@@ -201,6 +212,7 @@ type settings struct {
 	proxies       []netip.Prefix
 	roles         *roleSet
 	sessionKeys   [][]byte
+	store         string // memory, bolt, redis or "" (the default)
 	idle, life    time.Duration
 	httpClient    *http.Client
 	log           *slog.Logger
@@ -421,10 +433,35 @@ func (c Config) validate() (*settings, error) {
 	if c.Session.Key == "" && len(c.Session.PreviousKeys) > 0 {
 		bad("Entraweb:Session:Key", "PreviousKeys are set but Key is not")
 	}
-	switch c.Session.Store {
+	s.store = c.Session.Store
+	if s.store == "" && c.Session.RedisURL != "" {
+		s.store = "redis"
+	}
+	switch s.store {
 	case "", "memory", "bolt":
+		if c.Session.RedisURL != "" {
+			bad("Entraweb:Session:RedisUrl", "only applies when Session:Store is redis, not %s", s.store)
+		}
+		if c.Session.KeyPrefix != "" {
+			bad("Entraweb:Session:KeyPrefix", "only applies when Session:Store is redis, not %s", s.store)
+		}
+	case "redis":
+		if c.Store != nil {
+			break // a store built in code replaces the configured one
+		}
+		u := string(c.Session.RedisURL)
+		switch {
+		case u == "":
+			bad("Entraweb:Session:RedisUrl", "missing: the redis store needs a URL such as redis://host:6379/0 (or set ENTRAWEB_REDIS_URL)")
+		case !strings.HasPrefix(u, "redis://") && !strings.HasPrefix(u, "rediss://"):
+			// The URL may hold a password: it is not quoted.
+			bad("Entraweb:Session:RedisUrl", "must start with redis:// or rediss:// (TLS)")
+		}
+		if c.Session.Key == "" {
+			bad("Entraweb:Session:Key", "required with the redis store: every instance must encrypt with the same key, or a session or sign-in started on one instance fails on the others (make one with: openssl rand -base64 32)")
+		}
 	default:
-		bad("Entraweb:Session:Store", "%q: use memory or bolt", c.Session.Store)
+		bad("Entraweb:Session:Store", "%q: use memory, bolt or redis", c.Session.Store)
 	}
 	return s, errors.Join(errs...)
 }

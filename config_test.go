@@ -29,7 +29,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		TrustedProxies: []string{"10.0.0.0/8", "nonsense"},
 		Roles:          []string{"A", "A"},
 		MinimumRole:    "Z",
-		Session:        SessionConfig{Key: "c2hvcnQ=", Store: "redis", IdleTimeout: Duration(2 * time.Hour), Lifetime: Duration(time.Hour)},
+		Session:        SessionConfig{Key: "c2hvcnQ=", Store: "etcd", IdleTimeout: Duration(2 * time.Hour), Lifetime: Duration(time.Hour)},
 	}
 	_, err := c.validate()
 	if err == nil {
@@ -68,6 +68,17 @@ func TestValidateCases(t *testing.T) {
 			c.Session.PreviousKeys = []Secret{"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}
 		}, "PreviousKeys are set"},
 		{"roles and minimum", func(c *Config) { c.Roles = []string{"R", "W", "A"}; c.MinimumRole = "R" }, ""},
+		{"redis", func(c *Config) {
+			c.Session = SessionConfig{Store: "redis", RedisURL: "rediss://:pw@cache:6380/1", KeyPrefix: "app:", Key: testKey}
+		}, ""},
+		{"redis url alone selects redis", func(c *Config) { c.Session = SessionConfig{RedisURL: "redis://cache", Key: testKey} }, ""},
+		{"redis without key", func(c *Config) { c.Session = SessionConfig{Store: "redis", RedisURL: "redis://cache"} }, "Session:Key: required with the redis store"},
+		{"redis without url", func(c *Config) { c.Session = SessionConfig{Store: "redis", Key: testKey} }, "RedisUrl: missing"},
+		{"redis url of another scheme", func(c *Config) {
+			c.Session = SessionConfig{Store: "redis", RedisURL: "http://u:pw@cache", Key: testKey}
+		}, "must start with redis://"},
+		{"redis url with bolt", func(c *Config) { c.Session = SessionConfig{Store: "bolt", RedisURL: "redis://cache"} }, "RedisUrl: only applies"},
+		{"key prefix with memory", func(c *Config) { c.Session = SessionConfig{Store: "memory", KeyPrefix: "x:"} }, "KeyPrefix: only applies"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,18 +95,22 @@ func TestValidateCases(t *testing.T) {
 	}
 }
 
+const testKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
 func TestSecretsNeverPrint(t *testing.T) {
 	c := goodConfig()
 	c.ClientSecret = "TOP-SECRET-VALUE"
 	c.Session.Key = "KEY-MATERIAL-VALUE"
+	c.Session.RedisURL = "redis://:TOP-SECRET-REDIS@cache"
 	for _, s := range []string{fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprint(c.ClientSecret)} {
 		if strings.Contains(s, "TOP-SECRET") || strings.Contains(s, "KEY-MATERIAL") {
 			t.Errorf("a secret printed: %s", s)
 		}
 	}
 	c.Session.Key = "bm90IGEga2V5IGF0IGFsbA==" // wrong length: the error must not echo it
+	c.Session.RedisURL = "http://:TOP-SECRET-REDIS@cache"
 	_, err := c.validate()
-	if err == nil || strings.Contains(err.Error(), "bm90IGEga2V5") {
+	if err == nil || strings.Contains(err.Error(), "bm90IGEga2V5") || strings.Contains(err.Error(), "TOP-SECRET") {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -135,6 +150,52 @@ func TestLoadConfigLayers(t *testing.T) {
 	}
 	if _, err := cfg.validate(); err != nil {
 		t.Errorf("loaded config does not validate: %v", err)
+	}
+}
+
+func TestLoadConfigRedis(t *testing.T) {
+	fsys := fstest.MapFS{"appsettings.json": {Data: []byte(`{"Entraweb": {"Session": {"Store": "bolt", "KeyPrefix": "myapp:"}}}`)}}
+	tests := []struct {
+		name  string
+		env   []string
+		store string
+		url   Secret
+	}{
+		{"file only", nil, "bolt", ""},
+		{"ENTRAWEB_REDIS_URL selects redis", []string{"ENTRAWEB_REDIS_URL=rediss://:pw@cache:6380/2"}, "redis", "rediss://:pw@cache:6380/2"},
+		{".NET-style keys", []string{"Entraweb__Session__Store=redis", "Entraweb__Session__RedisUrl=redis://cache"}, "redis", "redis://cache"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := loadConfig(fsys, tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Session.Store != tt.store || cfg.Session.RedisURL != tt.url || cfg.Session.KeyPrefix != "myapp:" {
+				t.Errorf("Store %q, RedisURL %q, KeyPrefix %q", cfg.Session.Store, string(cfg.Session.RedisURL), cfg.Session.KeyPrefix)
+			}
+		})
+	}
+}
+
+func TestRedisDSN(t *testing.T) {
+	tests := []struct{ url, prefix, want, err string }{
+		{"redis://cache:6379/0", "", "redis://cache:6379/0", ""},
+		{"redis://:pw@cache:6379/0", "app:", "redis://:pw@cache:6379/0?key_prefix=app%3A", ""},
+		{"redis://cache?key_prefix=app:", "app:", "redis://cache?key_prefix=app%3A", ""},
+		{"redis://cache?key_prefix=one:", "two:", "", "differs"},
+	}
+	for _, tt := range tests {
+		got, err := redisDSN(tt.url, tt.prefix)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("redisDSN(%q, %q): err %v, want %q", tt.url, tt.prefix, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("redisDSN(%q, %q) = %q, %v; want %q", tt.url, tt.prefix, got, err, tt.want)
+		}
 	}
 }
 

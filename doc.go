@@ -107,9 +107,16 @@
 //     package is linked in, bolt becomes the default. Set Session:Key (a
 //     base64 32-byte key: openssl rand -base64 32). Without one, a key is
 //     generated into a file beside the database, with a warning.
+//   - "redis": Redis or Valkey (Entraweb:Session:RedisUrl, or the
+//     ENTRAWEB_REDIS_URL environment variable, which selects this store),
+//     for several instances behind a load balancer without sticky
+//     sessions. Add import _ "github.com/entraweb/entraweb/session/redisstore".
+//     Session:Key is required, the same on every instance. When Redis is
+//     down, requests that need it get a 503 (ErrStoreUnavailable), never
+//     a sign-out. Package redisstore documents the URL.
 //
-// Config.Store takes any session.Store built in code, for example one
-// shared by several instances; Session:Key is required then.
+// Config.Store takes any session.Store built in code; Session:Key is
+// required then.
 //
 // # Configuration
 //

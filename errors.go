@@ -9,4 +9,8 @@ var (
 	// ErrProviderUnavailable means the identity provider could not be
 	// reached or answered with a server error; retrying later may work.
 	ErrProviderUnavailable = errors.New("entraweb: the identity provider is unavailable")
+	// ErrStoreUnavailable means the session store could not be read or
+	// written (Redis down, say). It never means "signed out": the session
+	// is still there, and retrying later may work.
+	ErrStoreUnavailable = errors.New("entraweb: the session store is unavailable")
 )

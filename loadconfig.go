@@ -18,7 +18,8 @@ import (
 // appsettings.{Environment}.json over it (Environment from
 // ENTRAWEB_ENVIRONMENT, ASPNETCORE_ENVIRONMENT or DOTNET_ENVIRONMENT), then
 // the environment over both: AZURE_TENANT_ID, AZURE_CLIENT_ID,
-// AZURE_CLIENT_SECRET, AZURE_AUTHORITY_HOST, and any key spelled .NET's way
+// AZURE_CLIENT_SECRET, AZURE_AUTHORITY_HOST, ENTRAWEB_REDIS_URL (which
+// also selects the redis session store), and any key spelled .NET's way
 // (AzureAd__ClientId, Entraweb__Session__Store). Missing files are fine;
 // unknown keys in the AzureAd and Entraweb sections and malformed values
 // are errors, all reported at once with the key's name.
@@ -95,6 +96,9 @@ func loadConfig(fsys fs.FS, environ []string) (Config, error) {
 	}
 	cfg, err := decodeSettings(root, env)
 	errs = append(errs, err)
+	if v := env["ENTRAWEB_REDIS_URL"]; v != "" {
+		cfg.Session.Store, cfg.Session.RedisURL = "redis", Secret(v)
+	}
 	// A credential in the environment replaces those of the files, with
 	// the Azure SDK's order: secret, then certificate, then federated token.
 	switch {
@@ -333,8 +337,10 @@ func decodeSettings(root tree, env map[string]string) (Config, error) {
 							cfg.Session.PreviousKeys = append(cfg.Session.PreviousKeys, Secret(k))
 						}
 					},
-					"Store": d.str(&cfg.Session.Store),
-					"Path":  d.str(&cfg.Session.Path),
+					"Store":     d.str(&cfg.Session.Store),
+					"Path":      d.str(&cfg.Session.Path),
+					"RedisUrl":  d.secret(&cfg.Session.RedisURL),
+					"KeyPrefix": d.str(&cfg.Session.KeyPrefix),
 				})
 			},
 		})

@@ -1,6 +1,7 @@
 package entraweb
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/entraweb/entraweb/session"
@@ -11,8 +12,11 @@ import (
 // must never be taken for "signed out".
 func (a *Auth) currentUser(w http.ResponseWriter, r *http.Request) (*User, *session.Session, error) {
 	sess, err := a.sessions.Load(r.Context(), r)
-	if err != nil || sess == nil {
-		return nil, nil, err
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+	}
+	if sess == nil {
+		return nil, nil, nil
 	}
 	u := a.userFromValues(sess.Values)
 	if u == nil {
@@ -95,7 +99,7 @@ func (a *Auth) challenge(w http.ResponseWriter, r *http.Request) {
 // User returns the signed-in user of r, or nil when nobody is signed in,
 // without asking anyone to sign in: for pages that greet visitors and
 // members alike. Inside RequireLogin, UserFrom(r.Context()) is cheaper.
-// An error means the session store failed.
+// An error (matching ErrStoreUnavailable) means the session store failed.
 func (a *Auth) User(r *http.Request) (*User, error) {
 	if u := UserFrom(r.Context()); u != nil {
 		return u, nil

@@ -1,12 +1,18 @@
 #!/bin/sh
 # Load test of a signed-in request: wrk against the same handler served
-# bare, behind RequireLogin with a memory store, and with a bolt store,
-# in one run on loopback. Prints requests/sec and p99 latency per route
-# and the throughput ratios mem/bare and bolt/bare.
+# bare, and behind RequireLogin with a memory store, a bolt store and a
+# Redis store (redis; and redisl1, with redisstore's optional local cache
+# on), in one run on loopback. Prints requests/sec and p99 latency per
+# route, the throughput ratios of each store to bare, and for Redis the
+# commands per request, counted by Redis itself (INFO commandstats).
 #
-# The server and wrk share this machine's cores, so compare the ratios of
-# one run, not absolute numbers across machines or runs. On a busy
-# machine one round's ratios swing by ±0.2; ROUNDS=3 repeats the three
+# The script starts its own redis-server on a free loopback port, with
+# its data in a temp dir, and stops it at the end. Without redis-server
+# (or with NO_REDIS=1) the redis route is left out.
+#
+# The server, wrk and Redis share this machine's cores, so compare the
+# ratios of one run, not absolute numbers across machines or runs. On a
+# busy machine one round's ratios swing by ±0.2; ROUNDS=3 repeats the
 # routes in rotated order and reports the median ratios.
 #
 #   bench/run.sh                 # 10 s per route, one round
@@ -17,6 +23,7 @@ DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-32}
 ROUNDS=${ROUNDS:-1}
+NO_REDIS=${NO_REDIS:-}
 
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
@@ -32,19 +39,58 @@ fi
 
 tmp=$(mktemp -d)
 pid=""
+redis_pid=""
 cleanup() {
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
+	for p in $pid $redis_pid; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
 
+routes="bare mem bolt"
+redis_flag=""
+if [ -z "$NO_REDIS" ] && command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; then
+	# A random port; another try when something already listens there.
+	tries=0
+	while :; do
+		tries=$((tries + 1))
+		redis_port=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
+		mkdir -p "$tmp/redis"
+		redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$tmp/redis" \
+			--appendonly yes --save "" --logfile "$tmp/redis.log" --daemonize no &
+		redis_pid=$!
+		i=0
+		while [ "$i" -lt 50 ] && kill -0 "$redis_pid" 2>/dev/null &&
+			[ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" != PONG ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		if [ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" = PONG ]; then
+			break
+		fi
+		kill "$redis_pid" 2>/dev/null || true
+		wait "$redis_pid" 2>/dev/null || true
+		redis_pid=""
+		if [ "$tries" -ge 5 ]; then
+			echo "bench/run.sh: redis-server did not start:" >&2
+			cat "$tmp/redis.log" >&2
+			exit 1
+		fi
+	done
+	routes="bare mem bolt redis redisl1"
+	redis_flag="-redis-url=redis://127.0.0.1:$redis_port/0"
+	echo "== redis-server $(redis-server --version | awk '{print $3}') on 127.0.0.1:$redis_port (appendonly)"
+else
+	echo "== redis-server or redis-cli missing (or NO_REDIS set): no redis route (sudo apt-get install -y redis-server)"
+fi
+
 # Build first, so the server starts at once and compile time is not
 # mistaken for a hung server.
 $GO build -o "$tmp/server" ./bench/server
-"$tmp/server" -out "$tmp/env" &
+# shellcheck disable=SC2086 # redis_flag is one word or none
+"$tmp/server" -out "$tmp/env" $redis_flag &
 pid=$!
 i=0
 while [ ! -f "$tmp/env" ]; do
@@ -61,15 +107,17 @@ while [ ! -f "$tmp/env" ]; do
 done
 . "$tmp/env"
 
-# bench NAME ROUND: one wrk run of route NAME (bare, mem or bolt) into
-# $tmp/NAME.ROUND. It fails when the route does not answer 200 first (a
-# redirect to sign-in would be fast and meaningless) and when wrk saw any
-# response that is not 2xx or 3xx.
+# bench NAME ROUND: one wrk run of route NAME into $tmp/NAME.ROUND. It
+# fails when the route does not answer 200 first (a redirect to sign-in
+# would be fast and meaningless) and when wrk saw any response that is not
+# 2xx or 3xx. For redis it also counts Redis's commands during the run.
 bench() {
 	case $1 in
 	bare) url=$BARE_URL cookie= ;;
 	mem) url=$MEM_URL cookie=$MEM_COOKIE ;;
 	bolt) url=$BOLT_URL cookie=$BOLT_COOKIE ;;
+	redis) url=$REDIS_ROUTE_URL cookie=$REDIS_COOKIE ;;
+	redisl1) url=$REDISL1_ROUTE_URL cookie=$REDISL1_COOKIE ;;
 	esac
 	out="$tmp/$1.$2"
 	if command -v curl >/dev/null 2>&1; then
@@ -79,6 +127,7 @@ bench() {
 			exit 1
 		fi
 	fi
+	case $1 in redis*) redis-cli -p "$redis_port" config resetstat >/dev/null ;; esac
 	echo "== $1 (round $2): wrk -t$THREADS -c$CONNS -d$DURATION --latency $url"
 	if [ -n "$cookie" ]; then
 		wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Cookie: $cookie" "$url" >"$out"
@@ -90,16 +139,32 @@ bench() {
 		echo "bench/run.sh: $1 had error responses" >&2
 		exit 1
 	fi
+	case $1 in redis*)
+		# Commands per request: Redis's own counters over wrk's request
+		# count (requests still in flight when wrk stops make the
+		# ratio a hair high, never low).
+		reqs=$(awk '/requests in/ {print $1}' "$out")
+		redis-cli -p "$redis_port" info commandstats | tr -d '\r' >"$out.stats"
+		awk -F'[:,=]' -v n="$reqs" '
+			/^cmdstat_/ && $1 != "cmdstat_info" && $1 !~ /^cmdstat_config/ {
+				cmd = substr($1, 9); calls[cmd] = $3; total += $3
+			}
+			END {
+				printf "redis commands per request: total %.4f", total / n
+				for (c in calls) printf "  %s %.4f", c, calls[c] / n
+				printf "  (%d requests)\n", n
+			}' "$out.stats" | tee "$out.ops"
+		;;
+	esac
 }
 
+nroutes=$(echo "$routes" | wc -w)
 # Rotate the order each round, so no route always runs first or last.
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
-	case $((r % 3)) in
-	1) order="bare mem bolt" ;;
-	2) order="mem bolt bare" ;;
-	0) order="bolt bare mem" ;;
-	esac
+	order=$(echo "$routes" | awk -v k=$(((r - 1) % nroutes)) '{
+		for (i = 0; i < NF; i++) printf "%s ", $((i + k) % NF + 1)
+	}')
 	for name in $order; do
 		bench "$name" "$r"
 	done
@@ -112,25 +177,37 @@ echo
 echo "== summary (wrk -t$THREADS -c$CONNS -d$DURATION, loopback, $ROUNDS round(s))"
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
-	for name in bare mem bolt; do
+	line=""
+	for name in $routes; do
 		rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/$name.$r")
 		p99=$(awk '$1 == "99%" {print $2}' "$tmp/$name.$r")
-		printf 'round %d  %-5s %12s req/s   p99 %s\n' "$r" "$name" "$rps" "$p99"
-		eval "rps_$name=$rps"
+		printf 'round %d  %-7s %12s req/s   p99 %s\n' "$r" "$name" "$rps" "$p99"
+		line="$line $name=$rps"
 	done
-	awk -v r="$r" -v b="$rps_bare" -v m="$rps_mem" -v o="$rps_bolt" 'BEGIN {
-		printf "round %d  ratio mem/bare %.3f   bolt/bare %.3f\n", r, m / b, o / b
-		printf "%f %f\n", m / b, o / b > "/dev/stderr"
+	echo "$line" | awk -v r="$r" '{
+		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2]; name[i] = kv[1] }
+		printf "round %d  ratio", r
+		for (i = 2; i <= NF; i++) {
+			printf "  %s/bare %.3f", name[i], v[name[i]] / v["bare"]
+			printf "%s %f\n", name[i], v[name[i]] / v["bare"] > "/dev/stderr"
+		}
+		printf "\n"
 	}' 2>>"$tmp/ratios"
+	for name in redis redisl1; do
+		if [ -f "$tmp/$name.$r.ops" ]; then
+			printf 'round %d  %-7s ' "$r" "$name"
+			cat "$tmp/$name.$r.ops"
+		fi
+	done
 	r=$((r + 1))
 done
 if [ "$ROUNDS" -gt 1 ]; then
-	for col in 1 2; do
-		label=$([ "$col" = 1 ] && echo mem/bare || echo bolt/bare)
-		cut -d' ' -f"$col" "$tmp/ratios" | sort -n |
-			awk -v l="$label" '{v[NR] = $1} END {
+	for name in $routes; do
+		[ "$name" = bare ] && continue
+		awk -v n="$name" '$1 == n {print $2}' "$tmp/ratios" | sort -n |
+			awk -v l="$name/bare" '{v[NR] = $1} END {
 				m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-				printf "median ratio %-9s %.3f\n", l, m
+				printf "median ratio %-10s %.3f\n", l, m
 			}'
 	done
 fi

@@ -2,17 +2,24 @@
 // the same short handler served three ways, and a signed-in session for
 // each protected one, made through an in-process emulator.
 //
-//	/bare  the handler alone (no entraweb)
-//	/mem   behind RequireLogin, sessions in memory
-//	/bolt  behind RequireLogin, sessions in a bolt file in a temp dir
+//	/bare   the handler alone (no entraweb)
+//	/mem    behind RequireLogin, sessions in memory
+//	/bolt   behind RequireLogin, sessions in a bolt file in a temp dir
+//	/redis    behind RequireLogin, sessions in the Redis at -redis-url
+//	          (only with that flag)
+//	/redisl1  the same with redisstore's local cache on (1s)
 //
 // When everything is ready it writes the URLs and Cookie header values to
 // -out as shell assignments (BARE_URL, MEM_URL, MEM_COOKIE, BOLT_URL,
-// BOLT_COOKIE), then serves until it gets SIGINT or SIGTERM.
+// BOLT_COOKIE, and REDIS_ROUTE_URL, REDIS_COOKIE, REDISL1_ROUTE_URL,
+// REDISL1_COOKIE), then serves until it gets
+// SIGINT or SIGTERM.
 package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,6 +32,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,6 +40,7 @@ import (
 	"github.com/entraweb/entraweb/entratest"
 	"github.com/entraweb/entraweb/session"
 	_ "github.com/entraweb/entraweb/session/boltstore"
+	_ "github.com/entraweb/entraweb/session/redisstore"
 )
 
 var hello = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -42,13 +51,14 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "loopback address to serve on")
 	out := flag.String("out", "", "file to write the URLs and cookies to (default: standard output)")
 	user := flag.String("user", "alice", "emulator user to sign in")
+	redisURL := flag.String("redis-url", "", "Redis for the /redis route (none: no /redis route)")
 	flag.Parse()
-	if err := run(*addr, *out, *user); err != nil {
+	if err := run(*addr, *out, *user, *redisURL); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(addr, out, user string) error {
+func run(addr, out, user, redisURL string) error {
 	if host, _, err := net.SplitHostPort(addr); err != nil || !net.ParseIP(host).IsLoopback() {
 		return fmt.Errorf("-addr %q: want a loopback address such as 127.0.0.1:0", addr)
 	}
@@ -99,6 +109,30 @@ func run(addr, out, user string) error {
 	mux.Handle("/bare", hello)
 	mux.Handle("/mem", mem.RequireLogin(hello))
 	mux.Handle("/bolt", bolt.RequireLogin(hello))
+
+	var redisEnv string
+	if redisURL != "" {
+		key := make([]byte, 32)
+		rand.Read(key)
+		// The same Redis twice: as configured, and with the optional
+		// local cache on (one second of staleness).
+		for _, route := range []struct{ name, url string }{{"redis", redisURL}, {"redisl1", redisURL + "?local_cache_ttl=1s"}} {
+			cfg := config("redis", "")
+			cfg.Session.RedisURL = entraweb.Secret(route.url)
+			cfg.Session.Key = entraweb.Secret(base64.StdEncoding.EncodeToString(key))
+			red, err := entraweb.New(cfg)
+			if err != nil {
+				return err
+			}
+			defer red.Close()
+			cookie, err := signIn(srv, red, user)
+			if err != nil {
+				return fmt.Errorf("signing in to the %s app: %w", route.name, err)
+			}
+			mux.Handle("/"+route.name, red.RequireLogin(hello))
+			redisEnv += fmt.Sprintf("%s_ROUTE_URL='%s/%s'\n%s_COOKIE='%s'\n", strings.ToUpper(route.name), "BASE", route.name, strings.ToUpper(route.name), cookie)
+		}
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -110,6 +144,7 @@ func run(addr, out, user string) error {
 	base := "http://" + ln.Addr().String()
 	env := fmt.Sprintf("BARE_URL='%s/bare'\nMEM_URL='%s/mem'\nMEM_COOKIE='%s'\nBOLT_URL='%s/bolt'\nBOLT_COOKIE='%s'\n",
 		base, base, memCookie, base, boltCookie)
+	env += strings.ReplaceAll(redisEnv, "BASE", base)
 	if err := writeOut(out, env); err != nil {
 		hs.Close()
 		return err

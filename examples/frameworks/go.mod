@@ -1,6 +1,6 @@
 module github.com/entraweb/entraweb/examples/frameworks
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/entraweb/entraweb v0.0.0
@@ -45,7 +45,7 @@ require (
 	golang.org/x/crypto v0.53.0 // indirect
 	golang.org/x/net v0.56.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
-	golang.org/x/sys v0.46.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.40.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
 	software.sslmate.com/src/go-pkcs12 v0.7.4 // indirect
