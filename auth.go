@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -41,6 +42,7 @@ type Auth struct {
 
 	authorizeURL  string
 	endSessionURL string
+	signOutOrigin string // where sign-out's form post is redirected: its pages' form-action
 
 	closeOnce sync.Once
 	closers   []func() error
@@ -96,6 +98,10 @@ func New(cfg Config) (*Auth, error) {
 		return nil, err
 	}
 	a.authorizeURL, a.endSessionURL = md.AuthorizationEndpoint, md.EndSessionEndpoint
+	a.signOutOrigin = s.authorityHost
+	if eu, err := url.Parse(md.EndSessionEndpoint); err == nil && eu.Host != "" {
+		a.signOutOrigin = eu.Scheme + "://" + eu.Host
+	}
 	a.verifier = &idTokenVerifier{
 		keys:           newKeySet(md.JWKSURI, s.httpClient, s.now, s.log),
 		clientID:       strings.ToLower(cfg.ClientID),
@@ -152,9 +158,19 @@ func discover(ctx context.Context, s *settings) (*providerMetadata, error) {
 		return nil, fmt.Errorf("entraweb: the discovery document at %s is not JSON: %w", u, err)
 	}
 	for name, v := range map[string]string{"issuer": md.Issuer, "authorization_endpoint": md.AuthorizationEndpoint,
-		"token_endpoint": md.TokenEndpoint, "jwks_uri": md.JWKSURI} {
+		"token_endpoint": md.TokenEndpoint, "jwks_uri": md.JWKSURI, "end_session_endpoint": md.EndSessionEndpoint} {
+		if v == "" && name == "end_session_endpoint" {
+			continue
+		}
 		pu, err := url.Parse(v)
-		if v == "" || err != nil || pu.Scheme != "https" || pu.Host == "" {
+		ok := err == nil && pu.Host != "" && pu.Scheme == "https"
+		// Pages a browser visits may be plain HTTP on loopback only: an
+		// emulator on this machine (entraweb demo) serves them so, to spare
+		// the browser a certificate warning. Tokens and keys never travel so.
+		if !ok && err == nil && pu.Scheme == "http" && (name == "authorization_endpoint" || name == "end_session_endpoint") {
+			ok = isLoopbackHost(pu.Hostname())
+		}
+		if !ok {
 			return nil, fmt.Errorf("entraweb: the discovery document at %s has no valid https %s", u, name)
 		}
 	}
@@ -281,6 +297,14 @@ func redisDSN(raw, prefix string) (string, error) {
 	q.Set("key_prefix", prefix)
 	u.RawQuery = q.Encode()
 	return u.String(), nil
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.IsLoopback()
 }
 
 func randomKey() []byte {

@@ -175,3 +175,25 @@ func TestAPIRequestsGet401NotRedirects(t *testing.T) {
 		})
 	}
 }
+
+// An emulator that serves its pages over plain HTTP on loopback (as the
+// demo runs it) works end to end: sign-in, pages, sign-out.
+func TestSignInThroughPlainHTTPEmulatorPages(t *testing.T) {
+	srv := entratest.NewServer(t, &entratest.Options{BrowserAddr: "127.0.0.1:0"})
+	a := newApp(t, srv, testConfig(srv))
+	ctx := context.Background()
+	b := srv.Browser()
+	resp, body, err := b.Visit(ctx, a.url+"/", alice, entratest.DemoPassword)
+	if err != nil || resp.StatusCode != 200 || !strings.HasPrefix(body, "hello Alice Admin") {
+		t.Fatalf("sign-in: %v %d %q", err, resp.StatusCode, body)
+	}
+	_, page, _ := b.Visit(ctx, a.url+"/auth/logout", "", "")
+	csrf := between(page, `name="csrf" value="`, `"`)
+	r := navigate(t, noFollow(b.AppClient().Jar), "POST", a.url+"/auth/logout", url.Values{"csrf": {csrf}})
+	if loc := r.Header.Get("Location"); !strings.HasPrefix(loc, srv.BrowserURL()+"/") {
+		t.Errorf("sign-out goes to %s, want the emulator's browser pages at %s", loc, srv.BrowserURL())
+	}
+	if csp := r.Header.Get("Content-Security-Policy"); csp != "" && !strings.Contains(csp, srv.BrowserURL()) {
+		t.Errorf("CSP %q", csp)
+	}
+}

@@ -65,7 +65,7 @@ func mayRedirectToSignIn(r *http.Request) bool {
 // to this app and, after sign-out, be redirected to Entra ID's end-session
 // endpoint: browsers apply form-action to that redirect too.
 func (a *Auth) render(w http.ResponseWriter, r *http.Request, p page) {
-	render(w, r, p, "form-action 'self' "+a.s.authorityHost)
+	render(w, r, p, "form-action 'self' "+a.signOutOrigin)
 }
 
 // render answers with the page as HTML to a browser navigation and as JSON

@@ -60,6 +60,17 @@ type ssoState struct {
 
 const ssoCookie = "ESTSAUTH"
 
+// ssoCookieFor is the SSO cookie as the request's transport allows: Secure
+// and SameSite=None on TLS, as the platform sets it; Lax on the plain-HTTP
+// browser listener, where a Secure cookie could not be set.
+func ssoCookieFor(r *http.Request, value string, maxAge int) *http.Cookie {
+	c := &http.Cookie{Name: ssoCookie, Value: value, Path: "/", HttpOnly: true, MaxAge: maxAge, SameSite: http.SameSiteLaxMode}
+	if r.TLS != nil {
+		c.Secure, c.SameSite = true, http.SameSiteNoneMode
+	}
+	return c
+}
+
 var challengeRE = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
 
 // handleAuthorize is /{tenant}/oauth2/v2.0/authorize.
@@ -301,8 +312,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	st := ssoState{OID: u.ObjectID, SID: newGUID(), AuthTime: now.Unix(),
 		Expires: now.Add(s.cfgLifetime(wd.cfg.SessionLifetime, 24*time.Hour)).Unix(), Gen: s.revocationGen(u.ObjectID)}
-	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: s.seal.seal("sso", st), Path: "/",
-		HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode})
+	http.SetCookie(w, ssoCookieFor(r, s.seal.seal("sso", st), 0))
 	s.finishWith(w, r, req, u, st.SID, st.AuthTime, true)
 }
 

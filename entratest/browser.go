@@ -41,7 +41,7 @@ func (s *Server) Browser() *Browser {
 		Transport: base,
 		Jar:       jar,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if !strings.EqualFold("https://"+req.URL.Host, s.URL) || len(via) > 10 {
+			if !s.isEmulator(req.URL) || len(via) > 10 {
 				return http.ErrUseLastResponse
 			}
 			return nil
@@ -78,7 +78,7 @@ func (b *Browser) Visit(ctx context.Context, pageURL, username, password string)
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 		resp.Body.Close()
 		page := string(body)
-		onEmulator := strings.EqualFold("https://"+resp.Request.URL.Host, b.srv.URL)
+		onEmulator := b.srv.isEmulator(resp.Request.URL)
 		act := actionRE.FindStringSubmatch(page)
 		if !onEmulator || act == nil {
 			return resp, page, nil
@@ -213,6 +213,12 @@ func (b *Browser) SignIn(ctx context.Context, authURL, username, password string
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	return nil, errors.New("entratest: sign-in did not finish")
+}
+
+// isEmulator reports whether u is one of the emulator's own addresses.
+func (s *Server) isEmulator(u *url.URL) bool {
+	origin := u.Scheme + "://" + u.Host
+	return strings.EqualFold(origin, s.URL) || strings.EqualFold(origin, s.browserURL)
 }
 
 func parseCallback(base *url.URL, loc string) (*Callback, error) {

@@ -14,6 +14,7 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := s.URL + "/" + a.pathSegment()
+	browser := s.browserURL + "/" + a.pathSegment()
 	issuer := s.URL + "/{tenantid}/v2.0"
 	if !a.multi() {
 		issuer = s.Issuer(a.tenant.ID)
@@ -31,10 +32,10 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		"issuer":                                issuer,
 		"request_uri_parameter_supported":       false,
 		"userinfo_endpoint":                     s.URL + "/oidc/userinfo",
-		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
+		"authorization_endpoint":                browser + "/oauth2/v2.0/authorize",
 		"http_logout_supported":                 true,
 		"frontchannel_logout_supported":         true,
-		"end_session_endpoint":                  base + "/oauth2/v2.0/logout",
+		"end_session_endpoint":                  browser + "/oauth2/v2.0/logout",
 		"claims_supported": []string{"sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name",
 			"msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver",
 			"at_hash", "c_hash", "email"},

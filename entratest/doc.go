@@ -94,6 +94,12 @@
 // X-IDENTITY-HEADER; it answers access_token, expires_on as a string of
 // epoch seconds, resource, token_type and client_id).
 //
+// With Options.BrowserAddr the pages a person's browser visits (authorize,
+// sign-in, consent, logout) are also served over plain HTTP on a loopback
+// address, and discovery names that address for the authorize and
+// end-session endpoints: a browser that does not trust the emulator's CA
+// then meets no certificate warning. Tokens, keys and Graph stay on TLS.
+//
 // The sign-in page lists the tenant's test users to pick from and takes a
 // username and password. A cookie keeps the browser signed in, so the next
 // sign-in is silent; prompt=login shows the page again, prompt=none without

@@ -14,7 +14,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, newErr(http.StatusBadRequest, 9002313, ""))
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode})
+	http.SetCookie(w, ssoCookieFor(r, "", -1))
 	wd := s.world.Load()
 	target := r.Form.Get("post_logout_redirect_uri")
 	if target == "" {

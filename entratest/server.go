@@ -34,6 +34,13 @@ type Options struct {
 	// MaxCodes bounds the authorization codes waiting to be redeemed;
 	// 100000 when zero. Past it, authorize answers temporarily_unavailable.
 	MaxCodes int
+	// BrowserAddr, when set, is a loopback address where the emulator also
+	// serves plain HTTP for the pages a person's browser visits: the
+	// discovery document then names it for the authorize and end-session
+	// endpoints, so a browser that does not trust the emulator's CA shows
+	// no certificate warning (the demo uses this). Tokens, keys and Graph
+	// stay on TLS, where MSAL requires them.
+	BrowserAddr string
 }
 
 // Server is a running emulator of the Microsoft identity platform.
@@ -52,7 +59,11 @@ type Server struct {
 	identityHeader string
 	srv            *http.Server
 	ln             net.Listener
-	world          atomic.Pointer[world]
+	// browserURL is where browsers are sent (authorize, sign-in pages,
+	// logout): URL, or the plain-HTTP loopback listener of BrowserAddr.
+	browserURL string
+	browser    *http.Server
+	world      atomic.Pointer[world]
 
 	mu            sync.Mutex
 	keys          []*signingKey // keys[0] signs; all are published
@@ -142,6 +153,15 @@ func Start(opts Options) (*Server, error) {
 		host = "127.0.0.1"
 	}
 	s.URL = "https://" + net.JoinHostPort(host, fmt.Sprint(tcp.Port))
+	s.browserURL = s.URL
+	var bln net.Listener
+	if opts.BrowserAddr != "" {
+		if bln, err = listenLoopback(opts.BrowserAddr); err != nil {
+			ln.Close()
+			return nil, err
+		}
+		s.browserURL = "http://" + bln.Addr().String()
+	}
 	s.world.Store(newWorld(cfg))
 	s.client = &http.Client{
 		Transport: &http.Transport{
@@ -165,6 +185,17 @@ func Start(opts Options) (*Server, error) {
 			s.log.Error("entratest: serve", "err", err)
 		}
 	}()
+	if bln != nil {
+		s.browser = &http.Server{Handler: s.srv.Handler, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
+			ErrorLog: s.srv.ErrorLog}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.browser.Serve(bln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("entratest: serve browser pages", "err", err)
+			}
+		}()
+	}
 	go func() {
 		defer s.wg.Done()
 		s.sweepLoop()
@@ -182,8 +213,34 @@ func (s *Server) Close() {
 		if err := s.srv.Shutdown(ctx); err != nil {
 			s.srv.Close()
 		}
+		if s.browser != nil {
+			if err := s.browser.Shutdown(ctx); err != nil {
+				s.browser.Close()
+			}
+		}
 		s.wg.Wait()
 	})
+}
+
+// BrowserURL is where the emulator sends browsers: URL, or the plain-HTTP
+// loopback address of Options.BrowserAddr.
+func (s *Server) BrowserURL() string { return s.browserURL }
+
+// listenLoopback listens on a loopback address only: the plain-HTTP pages
+// carry sign-in forms and must never be offered to a network.
+func listenLoopback(addr string) (net.Listener, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("entratest: BrowserAddr %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("entratest: BrowserAddr %q must be a loopback address such as 127.0.0.1:0", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("entratest: listen on %s: %w", addr, err)
+	}
+	return ln, nil
 }
 
 // Authority is the authority URL of the default tenant

@@ -62,13 +62,16 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opts := demo.Options{Logger: logger}
 	var emu *entratest.Server
 	if strings.TrimSpace(cfg.TenantID) == "" {
-		emu, err = entratest.Start(entratest.Options{Addr: "127.0.0.1:0", Logger: logger})
+		// The pages a person's browser visits are served over plain HTTP on
+		// loopback, so no certificate warning stands between the user and
+		// the demo; tokens still only travel over the emulator's TLS.
+		emu, err = entratest.Start(entratest.Options{Addr: "127.0.0.1:0", BrowserAddr: "127.0.0.1:0", Logger: logger})
 		if err != nil {
 			return fail("starting the emulator: %v", err)
 		}
 		defer emu.Close()
 		cfg = demo.EmulatorConfig(emu)
-		opts.GraphURL, opts.HTTPClient, opts.AuthorityHost = emu.GraphURL(), emu.Client(), emu.URL
+		opts.GraphURL, opts.HTTPClient, opts.AuthorityHost = emu.GraphURL(), emu.Client(), emu.BrowserURL()
 		opts.Tenant = "the Entra ID emulator (in-process)"
 		opts.Accounts = demo.EmulatorAccounts(emu)
 	} else {

@@ -2,11 +2,7 @@ package demo_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/tls"
-	"encoding/base64"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,19 +39,6 @@ func chromiumPath(t testing.TB) string {
 	return ""
 }
 
-// emulatorSPKI is the base64 SHA-256 of the emulator's TLS public key.
-func emulatorSPKI(t testing.TB, emu *entratest.Server) string {
-	t.Helper()
-	u, _ := url.Parse(emu.URL)
-	conn, err := tls.Dial("tcp", u.Host, &tls.Config{RootCAs: emu.CertPool(), ServerName: u.Hostname()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	sum := sha256.Sum256(conn.ConnectionState().PeerCertificates[0].RawSubjectPublicKeyInfo)
-	return base64.StdEncoding.EncodeToString(sum[:])
-}
-
 // newBrowser starts a headless Chromium with a fresh profile that closes
 // when the test ends, and returns a context of its first tab.
 func newBrowser(t *testing.T, st *stack) context.Context {
@@ -70,13 +53,9 @@ func newBrowser(t *testing.T, st *stack) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.NoFirstRun,
 		chromedp.UserDataDir(t.TempDir()),
-		// The emulator serves TLS from a CA of its own, which this
-		// throwaway profile does not trust. Rather than turning every
-		// certificate check off (--ignore-certificate-errors), the
-		// browser accepts exactly the emulator's key, as Chromium allows
-		// for a profile of its own (--user-data-dir); any other bad
-		// certificate still fails.
-		chromedp.Flag("ignore-certificate-errors-spki-list", emulatorSPKI(t, st.emu)),
+		// No certificate flag: like the demo command, the stack serves the
+		// emulator's pages over plain HTTP on loopback, so the browser never
+		// meets the emulator's own CA.
 		chromedp.WindowSize(1280, 800),
 	}
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -199,7 +178,7 @@ func (b *tab) location() string {
 func (b *tab) signIn(u user) {
 	b.t.Helper()
 	b.do("waiting for the emulator's sign-in page", chromedp.WaitVisible(chromedp.ID("password")))
-	if loc := b.location(); !strings.HasPrefix(loc, b.st.emu.URL+"/") {
+	if loc := b.location(); !strings.HasPrefix(loc, b.st.emu.BrowserURL()+"/") {
 		b.t.Fatalf("the sign-in page is at %s, not on the emulator", loc)
 	}
 	b.do("signing in as "+u.name,

@@ -39,9 +39,10 @@ type Options struct {
 	// HTTPClient calls Graph; nil means a client with a 20-second timeout
 	// that trusts the system's roots.
 	HTTPClient *http.Client
-	// AuthorityHost is the identity provider's origin (https://host). The
-	// sign-out form is redirected there, so the Content-Security-Policy's
-	// form-action names it.
+	// AuthorityHost is the origin of the identity provider's pages
+	// (https://host; an emulator on this machine may use http on
+	// loopback). The sign-out form is redirected there, so the
+	// Content-Security-Policy's form-action names it.
 	AuthorityHost string
 	// Tenant describes where users sign in, for the pages' footer, e.g.
 	// "Entra ID emulator (in-process)".
@@ -79,10 +80,11 @@ func New(o Options) (http.Handler, error) {
 	formAction := "'self'"
 	if o.AuthorityHost != "" {
 		u, err := url.Parse(o.AuthorityHost)
-		if err != nil || u.Scheme != "https" || u.Host == "" {
-			return nil, errors.New("demo: Options.AuthorityHost must be an https origin such as https://login.microsoftonline.com")
+		loopback := u != nil && u.Scheme == "http" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "localhost" || u.Hostname() == "::1")
+		if err != nil || (u.Scheme != "https" && !loopback) || u.Host == "" {
+			return nil, errors.New("demo: Options.AuthorityHost must be an https origin such as https://login.microsoftonline.com (or http on loopback)")
 		}
-		formAction += " https://" + u.Host
+		formAction += " " + u.Scheme + "://" + u.Host
 	}
 	a := &app{
 		Options:  o,

@@ -207,7 +207,7 @@ func TestSignOutIsOneClick(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.Request.URL.Host != strings.TrimPrefix(st.emu.URL, "https://") {
+	if resp.Request.URL.Host != strings.TrimPrefix(st.emu.BrowserURL(), "http://") {
 		t.Errorf("the sign-in after sign-out was silent: ended at %v", resp.Request.URL)
 	}
 }

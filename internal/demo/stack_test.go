@@ -32,7 +32,8 @@ type stack struct {
 
 func startStack(t testing.TB) *stack {
 	t.Helper()
-	emu := entratest.NewServer(t, nil)
+	// As the demo command runs it: the browser's pages over plain HTTP.
+	emu := entratest.NewServer(t, &entratest.Options{BrowserAddr: "127.0.0.1:0"})
 	cfg := demo.EmulatorConfig(emu)
 	st := &stack{emu: emu, store: &sessionStore{Store: memstore.New(), keys: map[string]bool{}}}
 	cfg.Store = st.store
@@ -44,7 +45,7 @@ func startStack(t testing.TB) *stack {
 	t.Cleanup(func() { auth.Close() })
 	st.auth = auth
 	h, err := demo.New(demo.Options{
-		Auth: auth, GraphURL: emu.GraphURL(), HTTPClient: emu.Client(), AuthorityHost: emu.URL,
+		Auth: auth, GraphURL: emu.GraphURL(), HTTPClient: emu.Client(), AuthorityHost: emu.BrowserURL(),
 		Tenant: "the Entra ID emulator (in-process)", Accounts: demo.EmulatorAccounts(emu),
 		Versions: testVersions(t),
 	})
