@@ -37,7 +37,7 @@ func graphApp(t testing.TB, srv *entratest.Server, cfg entraweb.Config) (*app, *
 			req.Header.Set("Authorization", "Bearer "+tok)
 			resp, err := srv.Client().Do(req)
 			if err != nil {
-				http.Error(w, err.Error(), 502)
+				http.Error(w, err.Error(), http.StatusBadGateway)
 				return
 			}
 			defer resp.Body.Close()

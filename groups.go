@@ -36,7 +36,7 @@ func (a *Auth) resolveGroups(ctx context.Context, u *User) ([]string, error) {
 		}
 		nu, err := url.Parse(next)
 		if err != nil || nu.Scheme != "https" || nu.Host != bu.Host {
-			return nil, fmt.Errorf("Graph's next page %q is not on %s", next, bu.Host)
+			return nil, fmt.Errorf("microsoft graph's next page %q is not on %s", next, bu.Host)
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, next, nil)
 		if err != nil {
@@ -58,10 +58,10 @@ func (a *Auth) resolveGroups(ctx context.Context, u *User) ([]string, error) {
 		err = json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(&body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("Graph answered HTTP %d to %s", resp.StatusCode, nu.Path)
+			return nil, fmt.Errorf("microsoft graph answered HTTP %d to %s", resp.StatusCode, nu.Path)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("Graph's answer is not JSON: %w", err)
+			return nil, fmt.Errorf("microsoft graph's answer is not JSON: %w", err)
 		}
 		for _, v := range body.Value {
 			if (v.Type == "" || v.Type == "#microsoft.graph.group") && isGUID(v.ID) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -497,13 +496,4 @@ func (d *decoder) strs(dst *[]string) func(string, any) {
 			*dst = append(*dst, s)
 		})
 	}
-}
-
-// absPath resolves a relative path against the working directory, for
-// messages that name a file.
-func absPath(p string) string {
-	if a, err := filepath.Abs(p); err == nil {
-		return a
-	}
-	return p
 }

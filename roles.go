@@ -66,9 +66,3 @@ func (rs *roleSet) expand(held []string) []string {
 	slices.Sort(out)
 	return slices.Compact(out)
 }
-
-// implies reports whether roles granted by the hierarchy include role.
-func (rs *roleSet) implies(expanded []string, role string) bool {
-	_, ok := slices.BinarySearch(expanded, role)
-	return ok
-}

@@ -112,8 +112,13 @@ func (b *tab) screenshot() {
 	}
 	name := regexp.MustCompile(`[^A-Za-z0-9_.-]+`).ReplaceAllString(b.t.Name(), "_")
 	path, _ := filepath.Abs(filepath.Join(failureDir, name+".png"))
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
-		err = os.WriteFile(path, png, 0o644)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		b.t.Logf("no screenshot of the failure: %v", err)
+		return
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Logf("no screenshot of the failure: %v", err)
+		return
 	}
 	loc, _ := chromedp.Run(ctx, chromedp.Location())
 	b.t.Logf("screenshot of the page at the failure (%s): %s", loc, path)

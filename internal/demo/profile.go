@@ -59,12 +59,12 @@ func (a *app) profile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if resp.StatusCode != http.StatusOK {
-		a.profileError(w, r, d, fmt.Errorf("Graph answered HTTP %d", resp.StatusCode))
+		a.profileError(w, r, d, fmt.Errorf("microsoft graph answered HTTP %d", resp.StatusCode))
 		return
 	}
 	var v map[string]any
 	if err := json.Unmarshal(body, &v); err != nil {
-		a.profileError(w, r, d, fmt.Errorf("Graph's answer is not JSON: %w", err))
+		a.profileError(w, r, d, fmt.Errorf("microsoft graph's answer is not JSON: %w", err))
 		return
 	}
 	for _, k := range []struct{ key, name string }{
