@@ -7,13 +7,17 @@ GO ?= go
 NODE_DIR := $(CURDIR)/.cache/node
 NODE_SPEC := entratest/testdata/msalnode
 
-.PHONY: test deps node-deps vet examples bench fuzz emulator screenshots
+.PHONY: test deps node-deps vet lint examples bench fuzz emulator screenshots
 
 test: deps vet examples
 	ENTRATEST_NODE_MODULES=$(NODE_DIR)/node_modules $(GO) test -race -count=1 -timeout 12m ./...
 
 vet:
 	$(GO) vet ./...
+
+# staticcheck, fetched through the Go module proxy at a pinned version.
+lint: vet
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.6.1 ./...
 
 # The framework examples are a module of their own (so the core's go.mod
 # never names chi, gin or echo); -mod=mod lets it follow the core's
