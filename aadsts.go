@@ -1,11 +1,14 @@
 package entraweb
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
+	"strings"
 
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 )
@@ -85,6 +88,22 @@ func codeFromDescription(desc string) int {
 	return 0
 }
 
+// msalFailure sorts an error of an MSAL Go token call: the provider's own
+// refusal (*AADSTSError), its outage (ErrProviderUnavailable, also for a
+// 5xx answer or a network failure), or scopes it did not grant.
+func msalFailure(err error, scopes []string) error {
+	if ae, ok := fromMSAL(err); ok {
+		if ae.Status >= 500 {
+			return fmt.Errorf("%w: token endpoint answered HTTP %d", ErrProviderUnavailable, ae.Status)
+		}
+		return ae
+	}
+	if strings.Contains(err.Error(), "declined scopes") {
+		return &AADSTSError{Err: "declined_scopes", Description: "Entra ID did not grant every scope asked for (" + strings.Join(scopes, " ") + "). Check Entraweb:Scopes and the app's API permissions."}
+	}
+	return fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
+}
+
 // fromMSAL turns an MSAL Go error into an AADSTSError when the provider
 // answered with one. MSAL's own message embeds the raw body; only the
 // parsed fields are kept.
@@ -103,7 +122,11 @@ func fromMSAL(err error) (*AADSTSError, bool) {
 	if ce.Resp.Body == nil {
 		return nil, false
 	}
-	if err := json.NewDecoder(ce.Resp.Body).Decode(&body); err != nil || body.Error == "" {
+	// MSAL left the body in a buffer; put it back after reading, so the
+	// error reads the same however often it is looked at.
+	raw, _ := io.ReadAll(io.LimitReader(ce.Resp.Body, 1<<20))
+	ce.Resp.Body = io.NopCloser(bytes.NewReader(raw))
+	if err := json.Unmarshal(raw, &body); err != nil || body.Error == "" {
 		return nil, false
 	}
 	e := &AADSTSError{Err: body.Error, SubError: body.SubError, Description: body.Description, Status: ce.Resp.StatusCode, Claims: body.Claims}

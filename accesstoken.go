@@ -121,25 +121,21 @@ func (a *Auth) userToken(ctx context.Context, u *User, scopes []string) (string,
 // tokenError sorts MSAL's failures: what the user must fix by signing in,
 // what is the provider's outage, and the rest.
 func (a *Auth) tokenError(err error, scopes []string) error {
-	ae, ok := fromMSAL(err)
-	if !ok {
-		if strings.Contains(err.Error(), "declined scopes") {
-			return fmt.Errorf("entraweb: Entra ID did not grant every scope of %s: check the app's API permissions", strings.Join(scopes, " "))
-		}
+	if _, ok := fromMSAL(err); !ok {
 		// MSAL's own "no token, no refresh token" is the user's to fix.
 		if strings.Contains(err.Error(), "no token found") || strings.Contains(err.Error(), "refresh token") {
 			return &InteractionRequiredError{Scopes: scopes, Cause: err}
 		}
-		return fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 	}
-	if ae.Status >= 500 {
-		return fmt.Errorf("%w: token endpoint answered HTTP %d", ErrProviderUnavailable, ae.Status)
+	err = msalFailure(err, scopes)
+	var ae *AADSTSError
+	if errors.As(err, &ae) {
+		switch ae.Err {
+		case "invalid_grant", "interaction_required", "consent_required", "login_required":
+			return &InteractionRequiredError{Scopes: scopes, Claims: ae.Claims, Cause: ae}
+		}
 	}
-	switch ae.Err {
-	case "invalid_grant", "interaction_required", "consent_required", "login_required":
-		return &InteractionRequiredError{Scopes: scopes, Claims: ae.Claims, Cause: ae}
-	}
-	return ae
+	return err
 }
 
 // Challenge answers a request whose handler got an error from

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -35,13 +34,7 @@ func (a *Auth) AppToken(ctx context.Context, scopes ...string) (string, error) {
 	}
 	res, err := a.app.app.AcquireTokenByCredential(ctx, scopes)
 	if err != nil {
-		if ae, ok := fromMSAL(err); ok {
-			if ae.Status >= 500 {
-				return "", fmt.Errorf("%w: token endpoint answered HTTP %d", ErrProviderUnavailable, ae.Status)
-			}
-			return "", ae
-		}
-		return "", fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
+		return "", msalFailure(err, scopes)
 	}
 	return res.AccessToken, nil
 }

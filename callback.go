@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -161,16 +160,7 @@ func (a *Auth) redeem(ctx context.Context, code string, p pendingSignIn) (string
 	}
 	res, err := c.app.AcquireTokenByAuthCode(ctx, code, p.RedirectURI, scopes, opts...)
 	if err != nil {
-		if ae, ok := fromMSAL(err); ok {
-			if ae.Status >= 500 {
-				return "", redeemed{}, fmt.Errorf("%w: token endpoint answered HTTP %d", ErrProviderUnavailable, ae.Status)
-			}
-			return "", redeemed{}, ae
-		}
-		if strings.Contains(err.Error(), "declined scopes") {
-			return "", redeemed{}, &AADSTSError{Err: "declined_scopes", Description: "Entra ID did not grant every scope asked for (" + strings.Join(scopes, " ") + "). Check Entraweb:Scopes and the app's API permissions."}
-		}
-		return "", redeemed{}, err
+		return "", redeemed{}, msalFailure(err, scopes)
 	}
 	if res.IDToken.RawToken == "" {
 		return "", redeemed{}, &AADSTSError{Err: "no_id_token", Description: "The token endpoint answered without an ID token."}
