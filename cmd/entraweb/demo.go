@@ -37,13 +37,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			"credential (or appsettings.json) it signs in against that tenant instead.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "entraweb demo: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return 2
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
 	}
 	level := slog.LevelWarn
 	if *verbose {

@@ -28,13 +28,8 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "Usage: entraweb emulator [flags]\n\nServes a local emulator of Microsoft Entra ID (v2.0 endpoints, sign-in page,\ntest users and app roles) so apps and tests run with no Azure account.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "entraweb emulator: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return 2
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
 	}
 	cfg := entratest.Default()
 	if *configFile != "" {

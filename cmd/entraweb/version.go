@@ -16,12 +16,8 @@ func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: entraweb version\n\nPrints the versions of entraweb, Go and MSAL Go in this binary.")
 	}
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return 2
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
 	}
 	self, msal := "(devel)", "(not linked)"
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -38,11 +34,20 @@ func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return 0
 }
 
-// flagExit maps a flag parsing error to an exit code: -h is a success, a
-// bad flag is a usage error.
-func flagExit(err error) int {
-	if err == flag.ErrHelp {
-		return 0
+// parseFlags parses a subcommand's flags, which take no arguments besides.
+// When it reports !ok the command ends with code: 0 after -h, 2 for bad
+// usage (the message and the usage are already printed).
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0, false
+		}
+		return 2, false
 	}
-	return 2
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "entraweb %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		fs.Usage()
+		return 2, false
+	}
+	return 0, true
 }
