@@ -6,19 +6,33 @@ import (
 	"strings"
 )
 
-func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
-	wd := s.world.Load()
+// tenantOf resolves the request's tenant segment in wd, or answers
+// AADSTS90002.
+func (s *Server) tenantOf(w http.ResponseWriter, r *http.Request, wd *world) (authority, bool) {
 	a, ok := wd.resolve(r.PathValue("tenant"))
 	if !ok {
-		s.writeJSONError(w, r, newErr(http.StatusBadRequest, 90002, "Tenant '"+r.PathValue("tenant")+"' not found."))
+		s.writeJSONError(w, r, newErr(http.StatusBadRequest, 90002, "Tenant '"+clip(r.PathValue("tenant"))+"' not found."))
+	}
+	return a, ok
+}
+
+// issuerOf is the issuer an authority's discovery and keys name: the
+// tenant's, or the {tenantid} template for organizations and common.
+func (s *Server) issuerOf(a authority) string {
+	if a.multi() {
+		return s.URL + "/{tenantid}/v2.0"
+	}
+	return s.Issuer(a.tenant.ID)
+}
+
+func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
+	a, ok := s.tenantOf(w, r, s.world.Load())
+	if !ok {
 		return
 	}
 	base := s.URL + "/" + a.pathSegment()
 	browser := s.browserURL + "/" + a.pathSegment()
-	issuer := s.URL + "/{tenantid}/v2.0"
-	if !a.multi() {
-		issuer = s.Issuer(a.tenant.ID)
-	}
+	issuer := s.issuerOf(a)
 	host := strings.TrimPrefix(s.URL, "https://")
 	writeJSON(w, http.StatusOK, map[string]any{
 		"token_endpoint":                        base + "/oauth2/v2.0/token",
@@ -49,16 +63,11 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleKeys(w http.ResponseWriter, r *http.Request) {
-	wd := s.world.Load()
-	a, ok := wd.resolve(r.PathValue("tenant"))
+	a, ok := s.tenantOf(w, r, s.world.Load())
 	if !ok {
-		s.writeJSONError(w, r, newErr(http.StatusBadRequest, 90002, "Tenant '"+r.PathValue("tenant")+"' not found."))
 		return
 	}
-	issuer := s.URL + "/{tenantid}/v2.0"
-	if !a.multi() {
-		issuer = s.Issuer(a.tenant.ID)
-	}
+	issuer := s.issuerOf(a)
 	s.mu.Lock()
 	keys := make([]map[string]any, 0, len(s.keys))
 	for _, k := range s.keys {

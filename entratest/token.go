@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -14,9 +15,8 @@ const maxTokenBody = 1 << 20
 // handleToken is /{tenant}/oauth2/v2.0/token.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	wd := s.world.Load()
-	a, ok := wd.resolve(r.PathValue("tenant"))
+	a, ok := s.tenantOf(w, r, wd)
 	if !ok {
-		s.writeJSONError(w, r, newErr(http.StatusBadRequest, 90002, "Tenant '"+clip(r.PathValue("tenant"))+"' not found."))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenBody)
@@ -72,14 +72,8 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, e *aadError, wha
 	s.writeJSONError(w, r, e)
 }
 
-func (s *Server) redeemCode(wd *world, a authority, client *appRef, acr string, f map[string][]string) (map[string]any, *aadError) {
-	get := func(k string) string {
-		if v := f[k]; len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
-	code := get("code")
+func (s *Server) redeemCode(wd *world, a authority, client *appRef, acr string, f url.Values) (map[string]any, *aadError) {
+	code := f.Get("code")
 	if code == "" {
 		return nil, newErr(http.StatusBadRequest, 900144, "The request body must contain the following parameter: 'code'.")
 	}
@@ -106,24 +100,24 @@ func (s *Server) redeemCode(wd *world, a authority, client *appRef, acr string, 
 		return nil, newErr(http.StatusBadRequest, 70008, "The authorization code has expired.")
 	case c.clientID != client.ClientID:
 		return nil, newErr(http.StatusBadRequest, 70000, "The code was issued to another client.")
-	case get("redirect_uri") != c.redirectURI:
+	case f.Get("redirect_uri") != c.redirectURI:
 		return nil, newErr(http.StatusBadRequest, 70000, "The redirect_uri does not match the one used in the authorization request.")
 	}
-	if e := checkPKCE(c, get("code_verifier")); e != nil {
+	if e := checkPKCE(c, f.Get("code_verifier")); e != nil {
 		return nil, e
 	}
 	u := wd.usersOID[c.oid]
 	if u == nil || u.Disabled {
 		return nil, newErr(http.StatusBadRequest, 50057, "")
 	}
-	scope := get("scope")
+	scope := f.Get("scope")
 	if strings.TrimSpace(scope) == "" {
 		scope = c.scope
 	}
 	// The authentication contexts asked for at authorize travel with the
 	// code; the redemption may ask for more.
-	acrs := mergeACRS(c.acrs, requestedACRS(get("claims")))
-	return s.userGrant(wd, client, acr, u, scope, c.nonce, c.sid, c.authTime, c.family, s.revocationGen(u.ObjectID), get("client_info") == "1", acrs)
+	acrs := mergeACRS(c.acrs, requestedACRS(f.Get("claims")))
+	return s.userGrant(wd, client, acr, u, scope, c.nonce, c.sid, c.authTime, c.family, s.revocationGen(u.ObjectID), f.Get("client_info") == "1", acrs)
 }
 
 func checkPKCE(c *authCode, verifier string) *aadError {
@@ -144,14 +138,8 @@ func checkPKCE(c *authCode, verifier string) *aadError {
 	return nil
 }
 
-func (s *Server) redeemRefresh(wd *world, a authority, client *appRef, acr string, f map[string][]string) (map[string]any, *aadError) {
-	get := func(k string) string {
-		if v := f[k]; len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
-	rt := get("refresh_token")
+func (s *Server) redeemRefresh(wd *world, a authority, client *appRef, acr string, f url.Values) (map[string]any, *aadError) {
+	rt := f.Get("refresh_token")
 	if rt == "" {
 		return nil, newErr(http.StatusBadRequest, 900144, "The request body must contain the following parameter: 'refresh_token'.")
 	}
@@ -178,11 +166,11 @@ func (s *Server) redeemRefresh(wd *world, a authority, client *appRef, acr strin
 	case !a.multi() && a.tenant.ID != st.TID:
 		return nil, newErr(http.StatusBadRequest, 70000, "The refresh token was issued in another tenant.")
 	}
-	scope := get("scope")
+	scope := f.Get("scope")
 	if strings.TrimSpace(scope) == "" {
 		return nil, newErr(http.StatusBadRequest, 900144, "The request body must contain the following parameter: 'scope'.")
 	}
-	return s.userGrant(wd, client, acr, u, scope, "", st.SID, st.AuthTime, st.Family, st.Gen, get("client_info") == "1", requestedACRS(get("claims")))
+	return s.userGrant(wd, client, acr, u, scope, "", st.SID, st.AuthTime, st.Family, st.Gen, f.Get("client_info") == "1", requestedACRS(f.Get("claims")))
 }
 
 // userGrant issues the tokens of a delegated grant, checking consent.
@@ -204,17 +192,14 @@ func (s *Server) userGrant(wd *world, client *appRef, acr string, u *userRef, sc
 	return resp, nil
 }
 
-func (s *Server) clientCredentials(wd *world, a authority, client *appRef, acr string, f map[string][]string) (map[string]any, *aadError) {
+func (s *Server) clientCredentials(wd *world, a authority, client *appRef, acr string, f url.Values) (map[string]any, *aadError) {
 	if a.multi() {
 		return nil, newErr(http.StatusBadRequest, 50059, "Use a tenant-specific authority for client credentials.")
 	}
 	if acr == "0" {
 		return nil, newErr(http.StatusUnauthorized, 7000218, "")
 	}
-	scope := ""
-	if v := f["scope"]; len(v) > 0 {
-		scope = v[0]
-	}
+	scope := f.Get("scope")
 	sr, e := wd.parseScopes(scope)
 	if e != nil {
 		return nil, e

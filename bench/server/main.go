@@ -25,7 +25,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -38,6 +37,7 @@ import (
 
 	"github.com/entraweb/entraweb"
 	"github.com/entraweb/entraweb/entratest"
+	"github.com/entraweb/entraweb/internal/demo"
 	"github.com/entraweb/entraweb/session"
 	_ "github.com/entraweb/entraweb/session/boltstore"
 	_ "github.com/entraweb/entraweb/session/redisstore"
@@ -73,17 +73,10 @@ func run(addr, out, user, redisURL string) error {
 	}
 	defer os.RemoveAll(dir)
 
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	config := func(store, path string) entraweb.Config {
-		return entraweb.Config{
-			Instance:     srv.URL + "/",
-			TenantID:     entratest.DemoTenantID,
-			ClientID:     entratest.DemoClientID,
-			ClientSecret: entratest.DemoClientSecret,
-			HTTPClient:   srv.Client(),
-			Session:      entraweb.SessionConfig{Store: store, Path: path},
-			Logger:       quiet,
-		}
+		cfg := demo.EmulatorConfig(srv) // the demo's app, signing in against srv
+		cfg.Session = entraweb.SessionConfig{Store: store, Path: path}
+		return cfg
 	}
 	mem, err := entraweb.New(config("memory", ""))
 	if err != nil {
