@@ -58,9 +58,10 @@ type providerMetadata struct {
 }
 
 // New validates cfg, reads the identity provider's discovery document and
-// prepares everything requests need. Every configuration problem is
-// reported at once.
-func New(cfg Config) (*Auth, error) {
+// signing keys, and prepares everything requests need. Every configuration
+// problem is reported at once. The network calls run under ctx: a
+// deadline or cancellation on it bounds how long New may take.
+func New(ctx context.Context, cfg Config) (*Auth, error) {
 	s, err := cfg.validate()
 	if err != nil {
 		return nil, fmt.Errorf("entraweb: configuration:\n%w", err)
@@ -86,12 +87,10 @@ func New(cfg Config) (*Auth, error) {
 		s.now = time.Now
 	}
 	a := &Auth{s: s, log: s.log}
-	if err := a.openStore(cfg); err != nil {
+	if err := a.openStore(ctx, cfg); err != nil {
 		a.Close()
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	md, err := discover(ctx, s)
 	if err != nil {
 		a.Close()
@@ -181,7 +180,7 @@ func discover(ctx context.Context, s *settings) (*providerMetadata, error) {
 }
 
 // openStore builds the session manager on the configured store.
-func (a *Auth) openStore(cfg Config) error {
+func (a *Auth) openStore(ctx context.Context, cfg Config) error {
 	s := a.s
 	keys := s.sessionKeys
 	store := cfg.Store
@@ -252,7 +251,7 @@ func (a *Auth) openStore(cfg Config) error {
 	if p, ok := store.(interface{ Ping(context.Context) error }); ok {
 		// A store that is down at start-up is not fatal (it may come back
 		// before the first request), but it should not go unnoticed.
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		err := p.Ping(ctx)
 		cancel()
 		if err != nil {

@@ -44,7 +44,7 @@ func serve(b *testing.B, h http.Handler, r *http.Request) {
 // request for the app carrying the session cookie from the browser's jar.
 func signedIn(b *testing.B, srv *entratest.Server, cfg entraweb.Config, user string) (*entraweb.Auth, *http.Request, *http.Cookie) {
 	b.Helper()
-	auth, err := entraweb.New(cfg)
+	auth, err := entraweb.New(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -78,7 +78,7 @@ func TestCertificateCredential(t *testing.T) {
 		cfg := testConfig(srv)
 		cfg.ClientSecret = ""
 		cfg.ClientCertificate = entraweb.CertificateSource{Path: pfxFile, Password: "nope"}
-		if _, err := entraweb.New(cfg); err == nil || !strings.Contains(err.Error(), "password") {
+		if _, err := entraweb.New(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "password") {
 			t.Errorf("err = %v", err)
 		}
 	})
@@ -87,7 +87,7 @@ func TestCertificateCredential(t *testing.T) {
 		cfg := testConfig(srv)
 		cfg.ClientSecret = ""
 		cfg.ClientCertificate = entraweb.CertificateSource{Path: old}
-		_, err := entraweb.New(cfg)
+		_, err := entraweb.New(context.Background(), cfg)
 		if err == nil || !strings.Contains(err.Error(), "expired") || !strings.Contains(err.Error(), "AADSTS700027") {
 			t.Errorf("err = %v", err)
 		}

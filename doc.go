@@ -6,11 +6,12 @@
 //
 // # Quick start
 //
+//	ctx := context.Background()
 //	cfg, err := entraweb.LoadConfig() // appsettings.json and AZURE_* variables
 //	if err != nil {
 //		log.Fatal(err)
 //	}
-//	auth, err := entraweb.New(cfg) // checks everything, reads the provider's metadata
+//	auth, err := entraweb.New(ctx, cfg) // checks everything, reads the provider's metadata
 //	if err != nil {
 //		log.Fatal(err)
 //	}

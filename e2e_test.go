@@ -40,7 +40,7 @@ func testConfig(srv *entratest.Server) entraweb.Config {
 
 func newApp(t testing.TB, srv *entratest.Server, cfg entraweb.Config) *app {
 	t.Helper()
-	auth, err := entraweb.New(cfg)
+	auth, err := entraweb.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func newCluster(t *testing.T, srv *entratest.Server, rs *redistest.Server) *clus
 	t.Cleanup(front.Close)
 	c.url = front.URL
 	for i, name := range []string{"A", "B", "C"} {
-		auth, err := entraweb.New(redisConfig(srv, rs.URL(), front.URL))
+		auth, err := entraweb.New(context.Background(), redisConfig(srv, rs.URL(), front.URL))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -323,13 +323,13 @@ func TestRedisStoreNeedsASharedKey(t *testing.T) {
 	srv := entratest.NewServer(t, nil)
 	cfg := redisConfig(srv, "redis://:pw-in-url@127.0.0.1:1/0", "")
 	cfg.Session.Key = ""
-	_, err := entraweb.New(cfg)
+	_, err := entraweb.New(context.Background(), cfg)
 	if err == nil || !strings.Contains(err.Error(), "Entraweb:Session:Key") || !strings.Contains(err.Error(), "same key") {
 		t.Errorf("New without a key: %v", err)
 	}
 	cfg.Session.Key = sharedKey
 	cfg.Session.RedisURL = "redis://:pw-in-url@127.0.0.1:1/0?colour=red"
-	_, err = entraweb.New(cfg)
+	_, err = entraweb.New(context.Background(), cfg)
 	if err == nil || !strings.Contains(err.Error(), "colour") || strings.Contains(err.Error(), "pw-in-url") {
 		t.Errorf("New with a bad Redis URL: %v (it must name the problem and hide the password)", err)
 	}

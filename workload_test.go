@@ -60,7 +60,7 @@ func TestFederatedTokenFileCredential(t *testing.T) {
 	}
 	// A missing file is a start-up error.
 	c.FederatedTokenFile = filepath.Join(t.TempDir(), "absent")
-	if _, err := entraweb.New(c); err == nil {
+	if _, err := entraweb.New(context.Background(), c); err == nil {
 		t.Error("a missing federated token file was accepted")
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 )
 
@@ -80,9 +79,18 @@ type Server struct {
 	wg       sync.WaitGroup
 }
 
+// TB is the part of *testing.T (and *testing.B, *testing.F) that
+// NewServer uses. It is an interface of our own so that programs linking
+// the emulator (the entraweb command) do not link package testing.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Fatalf(format string, args ...any)
+}
+
 // NewServer starts an emulator for a test and closes it when the test
 // ends. opts may be nil.
-func NewServer(tb testing.TB, opts *Options) *Server {
+func NewServer(tb TB, opts *Options) *Server {
 	tb.Helper()
 	var o Options
 	if opts != nil {

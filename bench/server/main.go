@@ -78,12 +78,12 @@ func run(addr, out, user, redisURL string) error {
 		cfg.Session = entraweb.SessionConfig{Store: store, Path: path}
 		return cfg
 	}
-	mem, err := entraweb.New(config("memory", ""))
+	mem, err := entraweb.New(context.Background(), config("memory", ""))
 	if err != nil {
 		return err
 	}
 	defer mem.Close()
-	bolt, err := entraweb.New(config("bolt", filepath.Join(dir, "sessions.db")))
+	bolt, err := entraweb.New(context.Background(), config("bolt", filepath.Join(dir, "sessions.db")))
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func run(addr, out, user, redisURL string) error {
 			cfg := config("redis", "")
 			cfg.Session.RedisURL = entraweb.Secret(route.url)
 			cfg.Session.Key = entraweb.Secret(base64.StdEncoding.EncodeToString(key))
-			red, err := entraweb.New(cfg)
+			red, err := entraweb.New(context.Background(), cfg)
 			if err != nil {
 				return err
 			}

@@ -89,7 +89,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg.Logger = logger
 
-	auth, err := entraweb.New(cfg)
+	auth, err := entraweb.New(context.Background(), cfg)
 	if err != nil {
 		return fail("%v", err)
 	}

@@ -63,7 +63,7 @@ func run() int {
 	// New checks the whole configuration and then reads the provider's
 	// discovery document, so a wrong tenant or an untrusted CA shows here,
 	// not at the first sign-in.
-	auth, err := entraweb.New(cfg)
+	auth, err := entraweb.New(context.Background(), cfg)
 	if err != nil {
 		return configError(err)
 	}

@@ -38,7 +38,7 @@ func startStack(t testing.TB) *stack {
 	st := &stack{emu: emu, store: &sessionStore{Store: memstore.New(), keys: map[string]bool{}}}
 	cfg.Store = st.store
 	cfg.Session.Key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
-	auth, err := entraweb.New(cfg)
+	auth, err := entraweb.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"context"
 	"log"
 	"net/http"
 
@@ -20,7 +21,7 @@ func Example() {
 	//	cfg.Session.Store = "redis"
 	//	cfg.Session.RedisURL = "rediss://:password@cache.example.com:6380/0"
 	//	cfg.Session.KeyPrefix = "myapp:"
-	auth, err := entraweb.New(cfg)
+	auth, err := entraweb.New(context.Background(), cfg)
 	if err != nil {
 		log.Fatal(err) // names every problem, never the Redis password
 	}

@@ -21,7 +21,7 @@ import (
 // dave (no role).
 func Run(t *testing.T, newHandler func(*entraweb.Auth) http.Handler) {
 	srv := entratest.NewServer(t, nil)
-	auth, err := entraweb.New(entraweb.Config{
+	auth, err := entraweb.New(context.Background(), entraweb.Config{
 		Instance:     srv.URL + "/",
 		TenantID:     entratest.DemoTenantID,
 		ClientID:     entratest.DemoClientID,
