@@ -1,16 +1,13 @@
 package entraweb
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"regexp"
 	"strconv"
 	"strings"
 
-	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+	"github.com/entraweb/entraweb/internal/oidc"
+	"github.com/entraweb/entraweb/internal/tokencache"
 )
 
 // AADSTSError is an error answered by Microsoft Entra ID, from the token
@@ -77,63 +74,17 @@ func aadstsMeaning(code int) aadstsHelp {
 	return aadstsHelp{"Entra ID refused the request.", "Look the code up at https://login.microsoftonline.com/error?code=" + strconv.Itoa(code) + "."}
 }
 
-var aadstsCodeRE = regexp.MustCompile(`AADSTS(\d{4,8})`)
-
-// codeFromDescription finds the AADSTS number in an error description.
-func codeFromDescription(desc string) int {
-	if m := aadstsCodeRE.FindStringSubmatch(desc); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return n
-	}
-	return 0
-}
-
-// msalFailure sorts an error of an MSAL Go token call: the provider's own
-// refusal (*AADSTSError), its outage (ErrProviderUnavailable, also for a
-// 5xx answer or a network failure), or scopes it did not grant.
-func msalFailure(err error, scopes []string) error {
-	if ae, ok := fromMSAL(err); ok {
-		if ae.Status >= 500 {
-			return fmt.Errorf("%w: token endpoint answered HTTP %d", ErrProviderUnavailable, ae.Status)
-		}
-		return ae
-	}
-	if strings.Contains(err.Error(), "declined scopes") {
+// providerError turns the provider's answers found in err into
+// *AADSTSError (the whole error becomes the AADSTSError, with nothing of
+// the raw body), and a declined scope into one that names the scopes.
+// Anything else is returned as it is.
+func providerError(err error, scopes ...string) error {
+	var er *oidc.ErrorResponse
+	switch {
+	case errors.As(err, &er):
+		return &AADSTSError{Code: er.Code(), Err: er.Err, SubError: er.SubError, Description: er.Description, Status: er.Status, Claims: er.Claims}
+	case errors.Is(err, tokencache.ErrDeclinedScopes):
 		return &AADSTSError{Err: "declined_scopes", Description: "Entra ID did not grant every scope asked for (" + strings.Join(scopes, " ") + "). Check Entraweb:Scopes and the app's API permissions."}
 	}
-	return fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
-}
-
-// fromMSAL turns an MSAL Go error into an AADSTSError when the provider
-// answered with one. MSAL's own message embeds the raw body; only the
-// parsed fields are kept.
-func fromMSAL(err error) (*AADSTSError, bool) {
-	var ce msalerrors.CallErr
-	if !errors.As(err, &ce) || ce.Resp == nil {
-		return nil, false
-	}
-	var body struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-		Codes       []int  `json:"error_codes"`
-		SubError    string `json:"suberror"`
-		Claims      string `json:"claims"`
-	}
-	if ce.Resp.Body == nil {
-		return nil, false
-	}
-	// MSAL left the body in a buffer; put it back after reading, so the
-	// error reads the same however often it is looked at.
-	raw, _ := io.ReadAll(io.LimitReader(ce.Resp.Body, 1<<20))
-	ce.Resp.Body = io.NopCloser(bytes.NewReader(raw))
-	if err := json.Unmarshal(raw, &body); err != nil || body.Error == "" {
-		return nil, false
-	}
-	e := &AADSTSError{Err: body.Error, SubError: body.SubError, Description: body.Description, Status: ce.Resp.StatusCode, Claims: body.Claims}
-	if len(body.Codes) > 0 {
-		e.Code = body.Codes[0]
-	} else {
-		e.Code = codeFromDescription(body.Description)
-	}
-	return e, true
+	return err
 }

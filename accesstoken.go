@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	"github.com/entraweb/entraweb/internal/tokencache"
 )
 
 // ErrInteractionRequired is matched (errors.Is) by the errors of
@@ -33,11 +33,6 @@ func (e *InteractionRequiredError) Error() string {
 
 func (e *InteractionRequiredError) Is(target error) bool { return target == ErrInteractionRequired }
 func (e *InteractionRequiredError) Unwrap() error        { return e.Cause }
-
-// refreshMargin: a token with less than this left is not handed out, as
-// MSAL itself does; the caller's request must not carry a token that
-// expires on the way.
-const refreshMargin = 5 * time.Minute
 
 // AccessToken returns an access token of the signed-in user of r for
 // scopes, e.g. "User.Read" for Microsoft Graph or "api://my-api/read". A
@@ -73,61 +68,20 @@ func (a *Auth) userToken(ctx context.Context, u *User, scopes []string) (string,
 			return "", fmt.Errorf("entraweb: %q is not a resource scope; ask for the API's scopes, e.g. User.Read", s)
 		}
 	}
-	partition := partitionKey(u.ObjectID, u.TenantID)
-	key := scopesKey(scopes)
-	idx, err := a.tokens.loadIndex(ctx, partition)
+	tok, err := a.tokens.Token(ctx, tokencache.PartitionKey(u.ObjectID, u.TenantID), scopes)
 	if err != nil {
-		return "", fmt.Errorf("%w: token cache: %w", ErrStoreUnavailable, err)
+		return "", tokenError(err, scopes)
 	}
-	if tok, ok := idx.lookup(key, a.s.now(), refreshMargin); ok {
-		return tok, nil
-	}
-	unlock := a.tokens.lock(partition)
-	defer unlock()
-	// Another request of the user may have refreshed while this one waited.
-	rec, err := a.tokens.load(ctx, partition)
-	if err != nil {
-		return "", fmt.Errorf("%w: token cache: %w", ErrStoreUnavailable, err)
-	}
-	if tok, ok := rec.lookup(key, a.s.now(), refreshMargin); ok {
-		return tok, nil
-	}
-	if len(rec.msal) == 0 {
-		return "", &InteractionRequiredError{Scopes: scopes, Cause: errNoPartition}
-	}
-	c, err := a.msal.get(ctx)
-	if err != nil {
-		return "", err
-	}
-	defer a.msal.put(c)
-	c.cache.data = rec.msal
-	acct, err := c.app.Account(ctx, partition)
-	if err != nil || acct.HomeAccountID == "" {
-		return "", &InteractionRequiredError{Scopes: scopes, Cause: errNoPartition}
-	}
-	res, err := c.app.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(acct))
-	if err != nil {
-		return "", a.tokenError(err, scopes)
-	}
-	rec.msal = c.cache.data
-	rec.remember(key, res.AccessToken, res.ExpiresOn)
-	if err := a.tokens.save(ctx, partition, rec); err != nil {
-		// The token is good; only the next call will have to refresh.
-		a.log.Warn("entraweb: could not store the token cache", "user_oid", u.ObjectID, "err", err)
-	}
-	return res.AccessToken, nil
+	return tok, nil
 }
 
-// tokenError sorts MSAL's failures: what the user must fix by signing in,
-// what is the provider's outage, and the rest.
-func (a *Auth) tokenError(err error, scopes []string) error {
-	if _, ok := fromMSAL(err); !ok {
-		// MSAL's own "no token, no refresh token" is the user's to fix.
-		if strings.Contains(err.Error(), "no token found") || strings.Contains(err.Error(), "refresh token") {
-			return &InteractionRequiredError{Scopes: scopes, Cause: err}
-		}
+// tokenError turns tokencache's failures into entraweb's: what the user
+// must fix by signing in, the provider's refusal or outage, the store's.
+func tokenError(err error, scopes []string) error {
+	if errors.Is(err, tokencache.ErrNoRefreshToken) {
+		return &InteractionRequiredError{Scopes: scopes, Cause: err}
 	}
-	err = msalFailure(err, scopes)
+	err = providerError(err, scopes...)
 	var ae *AADSTSError
 	if errors.As(err, &ae) {
 		switch ae.Err {

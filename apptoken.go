@@ -6,19 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
-
-	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 )
-
-// appClient is the one MSAL client for the app's own tokens (client
-// credentials). Those tokens belong to no user, so MSAL's own in-memory
-// cache serves every caller.
-type appClient struct {
-	once sync.Once
-	app  confidential.Client
-	err  error
-}
 
 // AppToken returns an access token of the app itself (no user), e.g. for
 // "https://graph.microsoft.com/.default" or "api://other-api/.default".
@@ -28,15 +16,11 @@ func (a *Auth) AppToken(ctx context.Context, scopes ...string) (string, error) {
 	if len(scopes) == 0 {
 		return "", errors.New("entraweb: AppToken needs a scope such as https://graph.microsoft.com/.default")
 	}
-	a.app.once.Do(func() { a.app.app, a.app.err = a.newMSAL(nil) })
-	if a.app.err != nil {
-		return "", a.app.err
-	}
-	res, err := a.app.app.AcquireTokenByCredential(ctx, scopes)
+	tok, err := a.tokens.AppToken(ctx, scopes)
 	if err != nil {
-		return "", msalFailure(err, scopes)
+		return "", providerError(err, scopes...)
 	}
-	return res.AccessToken, nil
+	return tok, nil
 }
 
 // ClaimsChallenge reads a resource's answer: when it is a 401 with a

@@ -4,14 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,8 +16,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
+	"github.com/entraweb/entraweb/internal/oidc"
+	"github.com/entraweb/entraweb/internal/tokencache"
 	"github.com/entraweb/entraweb/session"
 	_ "github.com/entraweb/entraweb/session/memstore" // the store of last resort
 )
@@ -32,13 +32,9 @@ type Auth struct {
 	log      *slog.Logger
 	sessions *session.Manager
 	pending  *pendingJar
-	tokens   *tokenStore
+	tokens   *tokencache.Cache
 	users    userCache
-	verifier *idTokenVerifier
-	msal     *clientPool
-	cred     confidential.Credential
-	x5c      bool
-	app      appClient
+	verifier *oidc.Verifier
 
 	authorizeURL  string
 	endSessionURL string
@@ -46,15 +42,6 @@ type Auth struct {
 
 	closeOnce sync.Once
 	closers   []func() error
-}
-
-// providerMetadata is the part of the OpenID discovery document used.
-type providerMetadata struct {
-	Issuer                string `json:"issuer"`
-	AuthorizationEndpoint string `json:"authorization_endpoint"`
-	TokenEndpoint         string `json:"token_endpoint"`
-	EndSessionEndpoint    string `json:"end_session_endpoint"`
-	JWKSURI               string `json:"jwks_uri"`
 }
 
 // New validates cfg, reads the identity provider's discovery document and
@@ -91,9 +78,13 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 		a.Close()
 		return nil, err
 	}
-	md, err := discover(ctx, s)
+	md, err := oidc.Discover(ctx, s.httpClient, s.authority, s.multiTenant)
 	if err != nil {
 		a.Close()
+		var er *oidc.ErrorResponse
+		if errors.As(err, &er) {
+			return nil, fmt.Errorf("entraweb: the discovery of %s was refused: %w", s.authority, providerError(er))
+		}
 		return nil, err
 	}
 	a.authorizeURL, a.endSessionURL = md.AuthorizationEndpoint, md.EndSessionEndpoint
@@ -101,82 +92,44 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	if eu, err := url.Parse(md.EndSessionEndpoint); err == nil && eu.Host != "" {
 		a.signOutOrigin = eu.Scheme + "://" + eu.Host
 	}
-	a.verifier = &idTokenVerifier{
-		keys:           newKeySet(md.JWKSURI, s.httpClient, s.now, s.log),
-		clientID:       strings.ToLower(cfg.ClientID),
-		issuer:         md.Issuer,
-		allowedTenants: s.allowed,
-		skew:           2 * time.Minute,
-		now:            s.now,
+	a.verifier = &oidc.Verifier{
+		Keys:           oidc.NewKeySet(md.JWKSURI, s.httpClient, s.now, s.log),
+		ClientID:       strings.ToLower(cfg.ClientID),
+		Issuer:         md.Issuer,
+		AllowedTenants: s.allowed,
+		Skew:           2 * time.Minute,
+		Now:            s.now,
 	}
-	a.cred, a.x5c, err = credential(cfg, s.now())
+	cred, x5c, err := tokencache.Credential(credentialSource(cfg), s.now())
 	if err != nil {
 		a.Close()
 		return nil, fmt.Errorf("entraweb: %w", err)
 	}
-	a.msal = newClientPool(a.newMSAL)
+	a.tokens = tokencache.New(tokencache.Config{
+		Store: a.sessions.Store, Box: a.sessions.Box, Life: s.life, Now: s.now, Log: s.log,
+		NewClient: func(c cache.ExportReplace) (confidential.Client, error) {
+			opts := []confidential.Option{
+				confidential.WithHTTPClient(s.httpClient),
+				confidential.WithInstanceDiscovery(tokencache.IsMicrosoftHost(s.authorityHost)),
+			}
+			if c != nil {
+				opts = append(opts, confidential.WithCache(c))
+			}
+			if x5c {
+				opts = append(opts, confidential.WithX5C())
+			}
+			if len(cfg.ClientCapabilities) > 0 {
+				opts = append(opts, confidential.WithClientCapabilities(cfg.ClientCapabilities))
+			}
+			return confidential.New(s.authority, cfg.ClientID, cred, opts...)
+		},
+	})
 	// Load the signing keys now, so a sign-in never waits for them; a
 	// failure here is retried on first use.
-	if err := a.verifier.keys.refresh(ctx); err != nil {
+	if err := a.verifier.Keys.Refresh(ctx); err != nil {
 		s.log.Warn("entraweb: could not fetch the signing keys yet; will retry at the first sign-in", "url", md.JWKSURI, "err", err)
 	}
 	return a, nil
-}
-
-// discover reads and checks the OpenID discovery document.
-func discover(ctx context.Context, s *settings) (*providerMetadata, error) {
-	u := s.authority + "/v2.0/.well-known/openid-configuration"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := s.httpClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%w: GET %s: %w (check AzureAd:Instance, the network, and for a custom CA SSL_CERT_FILE)", ErrProviderUnavailable, u, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error string `json:"error"`
-			Desc  string `json:"error_description"`
-			Codes []int  `json:"error_codes"`
-		}
-		if json.Unmarshal(body, &e) == nil && e.Error != "" {
-			ae := &AADSTSError{Err: e.Error, Description: e.Desc, Status: resp.StatusCode, Code: codeFromDescription(e.Desc)}
-			h := aadstsMeaning(ae.Code)
-			return nil, fmt.Errorf("entraweb: discovery at %s refused: %w. %s", u, ae, h.fix)
-		}
-		if resp.StatusCode >= 500 {
-			return nil, fmt.Errorf("%w: GET %s: HTTP %d", ErrProviderUnavailable, u, resp.StatusCode)
-		}
-		return nil, fmt.Errorf("entraweb: GET %s: HTTP %d (check AzureAd:Instance and AzureAd:TenantId)", u, resp.StatusCode)
-	}
-	var md providerMetadata
-	if err := json.Unmarshal(body, &md); err != nil {
-		return nil, fmt.Errorf("entraweb: the discovery document at %s is not JSON: %w", u, err)
-	}
-	for name, v := range map[string]string{"issuer": md.Issuer, "authorization_endpoint": md.AuthorizationEndpoint,
-		"token_endpoint": md.TokenEndpoint, "jwks_uri": md.JWKSURI, "end_session_endpoint": md.EndSessionEndpoint} {
-		if v == "" && name == "end_session_endpoint" {
-			continue
-		}
-		pu, err := url.Parse(v)
-		ok := err == nil && pu.Host != "" && pu.Scheme == "https"
-		// Pages a browser visits may be plain HTTP on loopback only: an
-		// emulator on this machine (entraweb demo) serves them so, to spare
-		// the browser a certificate warning. Tokens and keys never travel so.
-		if !ok && err == nil && pu.Scheme == "http" && (name == "authorization_endpoint" || name == "end_session_endpoint") {
-			ok = isLoopbackHost(pu.Hostname())
-		}
-		if !ok {
-			return nil, fmt.Errorf("entraweb: the discovery document at %s has no valid https %s", u, name)
-		}
-	}
-	if s.multiTenant != strings.Contains(md.Issuer, tenantPlaceholder) {
-		return nil, fmt.Errorf("entraweb: the discovery document's issuer %q does not fit TenantId %q", md.Issuer, s.tenant)
-	}
-	return &md, nil
 }
 
 // openStore builds the session manager on the configured store.
@@ -275,7 +228,6 @@ func (a *Auth) openStore(ctx context.Context, cfg Config) error {
 		Logger:      s.log,
 	}
 	a.pending = &pendingJar{box: box, now: func() time.Time { return s.now() }}
-	a.tokens = &tokenStore{store: store, box: box, life: s.life, now: func() time.Time { return s.now() }}
 	return nil
 }
 
@@ -296,14 +248,6 @@ func redisDSN(raw, prefix string) (string, error) {
 	q.Set("key_prefix", prefix)
 	u.RawQuery = q.Encode()
 	return u.String(), nil
-}
-
-func isLoopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	ip, err := netip.ParseAddr(h)
-	return err == nil && ip.IsLoopback()
 }
 
 func randomKey() []byte {
@@ -340,6 +284,21 @@ func keyBeside(path string) ([]byte, error) {
 		return nil, err
 	}
 	return k, nil
+}
+
+// credentialSource names the configured credential for tokencache.
+func credentialSource(c Config) tokencache.CredentialSource {
+	src := tokencache.CredentialSource{
+		Secret: string(c.ClientSecret),
+		Certificate: tokencache.CertificateSource{Path: c.ClientCertificate.Path, Base64: string(c.ClientCertificate.Base64),
+			Password: string(c.ClientCertificate.Password), SendX5C: c.ClientCertificate.SendX5C},
+		FederatedTokenFile: c.FederatedTokenFile,
+		HTTPClient:         c.HTTPClient,
+	}
+	if c.ManagedIdentity != nil {
+		src.ManagedIdentity, src.ManagedIdentityClientID = true, c.ManagedIdentity.ClientID
+	}
+	return src
 }
 
 // Close releases the session store.

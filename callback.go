@@ -9,7 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	"github.com/entraweb/entraweb/internal/oidc"
+	"github.com/entraweb/entraweb/internal/tokencache"
 )
 
 // handleCallback finishes a sign-in: it matches the state to a pending
@@ -41,8 +42,8 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	a.pending.write(w, rest, secure)
 	if errCode != "" {
-		a.providerError(w, r, &AADSTSError{Err: clipForLog(errCode), Description: clipForLog(r.Form.Get("error_description")),
-			Code: codeFromDescription(r.Form.Get("error_description"))}, p)
+		a.signInRefused(w, r, &AADSTSError{Err: clipForLog(errCode), Description: clipForLog(r.Form.Get("error_description")),
+			Code: oidc.CodeFromDescription(r.Form.Get("error_description"))}, p)
 		return
 	}
 	if code == "" || len(code) > 8192 {
@@ -51,21 +52,25 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	raw, cacheData, err := a.redeem(ctx, code, p)
+	red, err := a.tokens.Redeem(ctx, code, p.RedirectURI, p.Verifier, a.signInScopes(p), p.Claims)
+	if err == nil && red.IDToken == "" {
+		err = &AADSTSError{Err: "no_id_token", Description: "The token endpoint answered without an ID token."}
+	}
 	if err != nil {
+		err = providerError(err, a.signInScopes(p)...)
 		var ae *AADSTSError
 		switch {
 		case errors.As(err, &ae):
-			a.providerError(w, r, ae, p)
+			a.signInRefused(w, r, ae, p)
 		default:
 			a.log.Error("entraweb: code redemption failed", "err", err)
 			a.providerDown(w, r, p.Return)
 		}
 		return
 	}
-	claims, err := a.verifier.verify(ctx, raw, p.Nonce)
+	claims, err := a.verifier.VerifyIDToken(ctx, red.IDToken, p.Nonce)
 	if err != nil {
-		var ite *InvalidTokenError
+		var ite *oidc.TokenError
 		if errors.As(err, &ite) {
 			a.log.Warn("entraweb: ID token refused", "reason", ite.Reason)
 			a.signInFailed(w, r, http.StatusUnauthorized, "invalid_token", "The identity provider's answer was refused: the ID token is "+ite.Reason+".",
@@ -79,7 +84,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	u := &User{
 		Name: claims.Name, Username: claims.PreferredUsername, Email: claims.Email,
 		ObjectID: claims.ObjectID, TenantID: claims.TenantID,
-		AssignedRoles: claims.Roles, Groups: claims.Groups, GroupsOverage: claims.groupsOverage(),
+		AssignedRoles: claims.Roles, Groups: claims.Groups, GroupsOverage: claims.GroupsOverage(),
 		SignedInAt: a.s.now().UTC().Truncate(time.Second),
 	}
 	u.Roles = a.s.roles.expand(u.AssignedRoles)
@@ -90,25 +95,15 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	// Keep the tokens of the sign-in (the refresh token above all) in the
 	// user's token cache partition, for AccessToken.
-	partition := partitionKey(u.ObjectID, u.TenantID)
-	rec, err := a.tokens.load(ctx, partition)
+	kept, err := a.tokens.Keep(ctx, tokencache.PartitionKey(u.ObjectID, u.TenantID), red)
 	if err != nil {
 		a.storeUnavailable(w, r, err)
 		return
 	}
-	if cacheData.account != partition {
+	if !kept {
 		// MSAL filed the tokens under another account than the validated
-		// ID token names: keep none of them.
+		// ID token names: none of them were kept.
 		a.log.Error("entraweb: the token response's account does not match the ID token; tokens not kept", "user_oid", u.ObjectID)
-		cacheData = redeemed{}
-	}
-	rec.msal = cacheData.msal
-	if cacheData.token != "" {
-		rec.remember(scopesKey(a.signInScopes(p)), cacheData.token, cacheData.expires)
-	}
-	if err := a.tokens.save(ctx, partition, rec); err != nil {
-		a.storeUnavailable(w, r, err)
-		return
 	}
 	if u.GroupsOverage {
 		// The token could not list them all: read them once, now.
@@ -132,49 +127,9 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, base.Path+p.Return, http.StatusSeeOther)
 }
 
-// redeemed is what a code redemption leaves for the token cache.
-type redeemed struct {
-	msal    []byte // MSAL's cache after the redemption
-	account string // the home account id MSAL filed them under
-	token   string // the access token for the sign-in's scopes
-	expires time.Time
-}
-
-// redeem exchanges the code for tokens with MSAL Go and returns the raw ID
-// token. MSAL validates none of it; the caller does.
-func (a *Auth) redeem(ctx context.Context, code string, p pendingSignIn) (string, redeemed, error) {
-	c, err := a.msal.get(ctx)
-	if err != nil {
-		return "", redeemed{}, err
-	}
-	defer a.msal.put(c)
-	scopes := a.signInScopes(p)
-	resource := true
-	if len(scopes) == 0 {
-		// MSAL adds the OpenID scopes itself and wants at least one.
-		scopes, resource = []string{"openid"}, false
-	}
-	opts := []confidential.AcquireByAuthCodeOption{confidential.WithChallenge(p.Verifier)}
-	if p.Claims != "" {
-		opts = append(opts, confidential.WithClaims(p.Claims))
-	}
-	res, err := c.app.AcquireTokenByAuthCode(ctx, code, p.RedirectURI, scopes, opts...)
-	if err != nil {
-		return "", redeemed{}, msalFailure(err, scopes)
-	}
-	if res.IDToken.RawToken == "" {
-		return "", redeemed{}, &AADSTSError{Err: "no_id_token", Description: "The token endpoint answered without an ID token."}
-	}
-	out := redeemed{msal: c.cache.data, account: strings.ToLower(res.Account.HomeAccountID)}
-	if resource {
-		out.token, out.expires = res.AccessToken, res.ExpiresOn
-	}
-	return res.IDToken.RawToken, out, nil
-}
-
-// providerError shows an error Entra ID returned, with its meaning and
+// signInRefused shows an error Entra ID returned, with its meaning and
 // what to do about it.
-func (a *Auth) providerError(w http.ResponseWriter, r *http.Request, e *AADSTSError, p pendingSignIn) {
+func (a *Auth) signInRefused(w http.ResponseWriter, r *http.Request, e *AADSTSError, p pendingSignIn) {
 	a.log.Warn("entraweb: sign-in failed at Entra ID", "error", e.Err, "aadsts", e.Code, "suberror", e.SubError)
 	h := aadstsMeaning(e.Code)
 	msg, fix := h.meaning, h.fix

@@ -8,9 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -98,6 +96,14 @@ type Config struct {
 
 	Session SessionConfig
 
+	// Environment is the app's environment name, as ASP.NET Core names it
+	// (Development, Staging, Production). LoadConfig sets it from
+	// ENTRAWEB_ENVIRONMENT, ASPNETCORE_ENVIRONMENT or DOTNET_ENVIRONMENT.
+	// In Development, error pages also show the operator's details (the
+	// AADSTS code, the configuration key, the fix) that otherwise go only
+	// to the log.
+	Environment string
+
 	// HTTPClient talks to the identity provider; nil means a client with
 	// sane timeouts that trusts the system roots (SSL_CERT_FILE works).
 	HTTPClient *http.Client `json:"-"`
@@ -176,23 +182,6 @@ func (d Duration) or(def time.Duration) time.Duration {
 		return def
 	}
 	return time.Duration(d)
-}
-
-var dotnetDurationRE = regexp.MustCompile(`^(\d{1,4}):([0-5]\d):([0-5]\d)$`)
-
-func parseDuration(s string) (Duration, error) {
-	if d, err := time.ParseDuration(s); err == nil && d > 0 {
-		return Duration(d), nil
-	}
-	if m := dotnetDurationRE.FindStringSubmatch(s); m != nil {
-		h, _ := strconv.Atoi(m[1])
-		mi, _ := strconv.Atoi(m[2])
-		se, _ := strconv.Atoi(m[3])
-		if d := time.Duration(h)*time.Hour + time.Duration(mi)*time.Minute + time.Duration(se)*time.Second; d > 0 {
-			return Duration(d), nil
-		}
-	}
-	return 0, fmt.Errorf("%q is not a positive duration such as \"30m\" or \"00:30:00\"", s)
 }
 
 const defaultInstance = "https://login.microsoftonline.com/"

@@ -1,6 +1,11 @@
 package entraweb
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/entraweb/entraweb/internal/oidc"
+	"github.com/entraweb/entraweb/internal/tokencache"
+)
 
 // Conditions callers branch on.
 var (
@@ -8,9 +13,9 @@ var (
 	ErrNotSignedIn = errors.New("entraweb: not signed in")
 	// ErrProviderUnavailable means the identity provider could not be
 	// reached or answered with a server error; retrying later may work.
-	ErrProviderUnavailable = errors.New("entraweb: the identity provider is unavailable")
+	ErrProviderUnavailable = oidc.ErrProviderUnavailable
 	// ErrStoreUnavailable means the session store could not be read or
 	// written (Redis down, say). It never means "signed out": the session
 	// is still there, and retrying later may work.
-	ErrStoreUnavailable = errors.New("entraweb: the session store is unavailable")
+	ErrStoreUnavailable = tokencache.ErrStoreUnavailable
 )

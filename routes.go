@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/entraweb/entraweb/internal/tokencache"
 )
 
 // Routes serves the sign-in endpoints under the route prefix ("/auth/"
@@ -139,7 +141,7 @@ func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 		hint := sess.Values[valLoginHint]
 		// The user's tokens go with the session: delete the token cache
 		// partition before anything else can fail.
-		if err := a.tokens.delete(r.Context(), partitionKey(u.ObjectID, u.TenantID)); err != nil {
+		if err := a.tokens.Delete(r.Context(), tokencache.PartitionKey(u.ObjectID, u.TenantID)); err != nil {
 			a.storeUnavailable(w, r, err)
 			return
 		}

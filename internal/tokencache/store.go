@@ -1,4 +1,4 @@
-package entraweb
+package tokencache
 
 import (
 	"context"
@@ -14,12 +14,12 @@ import (
 	"github.com/entraweb/entraweb/session"
 )
 
-// tokenStore keeps each user's MSAL token cache partition in the session
+// records keeps each user's MSAL token cache partition in the session
 // store, encrypted, under a key derived from the partition key MSAL uses
 // (the home account id, "oid.tid"). Beside MSAL's own serialized cache a
-// record carries a small index of the access tokens in it, so that a
+// partition carries a small index of the access tokens in it, so that a
 // cached token is served without deserializing MSAL's cache at all.
-type tokenStore struct {
+type records struct {
 	store session.Store
 	box   *session.Box
 	life  time.Duration
@@ -41,14 +41,14 @@ type cachedToken struct {
 	Expires int64 // unix seconds
 }
 
-// partitionKey is MSAL's partition key for a user: the home account id.
-func partitionKey(oid, tid string) string { return strings.ToLower(oid + "." + tid) }
+// PartitionKey is MSAL's partition key for a user: the home account id.
+func PartitionKey(oid, tid string) string { return strings.ToLower(oid + "." + tid) }
 
 // storeKeys are the two records of a partition: the index of access
 // tokens, read by every AccessToken call, and MSAL's cache, read only to
 // refresh. Keeping them apart means a cached token costs the decryption of
 // a small record, not of MSAL's whole cache.
-func (ts *tokenStore) storeKeys(partition string) (index, msal string) {
+func (ts *records) storeKeys(partition string) (index, msal string) {
 	sum := sha256.Sum256([]byte("entraweb-token-cache:" + partition))
 	h := base64.RawURLEncoding.EncodeToString(sum[:])
 	return "ti:" + h, "tc:" + h
@@ -65,7 +65,7 @@ func scopesKey(scopes []string) string {
 	return strings.Join(slices.Compact(s), " ")
 }
 
-func (ts *tokenStore) open(ctx context.Context, key string) ([]byte, error) {
+func (ts *records) open(ctx context.Context, key string) ([]byte, error) {
 	data, found, err := ts.store.Find(ctx, key)
 	if err != nil || !found {
 		return nil, err
@@ -79,7 +79,7 @@ func (ts *tokenStore) open(ctx context.Context, key string) ([]byte, error) {
 }
 
 // loadIndex reads only the index of cached access tokens.
-func (ts *tokenStore) loadIndex(ctx context.Context, partition string) (*tokenRecord, error) {
+func (ts *records) loadIndex(ctx context.Context, partition string) (*tokenRecord, error) {
 	ik, _ := ts.storeKeys(partition)
 	pt, err := ts.open(ctx, ik)
 	if err != nil {
@@ -89,7 +89,7 @@ func (ts *tokenStore) loadIndex(ctx context.Context, partition string) (*tokenRe
 }
 
 // load reads the whole partition: the index and MSAL's cache.
-func (ts *tokenStore) load(ctx context.Context, partition string) (*tokenRecord, error) {
+func (ts *records) load(ctx context.Context, partition string) (*tokenRecord, error) {
 	rec, err := ts.loadIndex(ctx, partition)
 	if err != nil {
 		return nil, err
@@ -101,7 +101,7 @@ func (ts *tokenStore) load(ctx context.Context, partition string) (*tokenRecord,
 	return rec, nil
 }
 
-func (ts *tokenStore) save(ctx context.Context, partition string, rec *tokenRecord) error {
+func (ts *records) save(ctx context.Context, partition string, rec *tokenRecord) error {
 	now := ts.now()
 	rec.index = slices.DeleteFunc(rec.index, func(t cachedToken) bool { return t.Expires <= now.Unix() })
 	ik, mk := ts.storeKeys(partition)
@@ -114,7 +114,7 @@ func (ts *tokenStore) save(ctx context.Context, partition string, rec *tokenReco
 	return ts.store.Commit(ctx, ik, ts.box.Seal(encodeIndex(rec.index), []byte(ik)), exp)
 }
 
-func (ts *tokenStore) delete(ctx context.Context, partition string) error {
+func (ts *records) delete(ctx context.Context, partition string) error {
 	ik, mk := ts.storeKeys(partition)
 	return errors.Join(ts.store.Delete(ctx, ik), ts.store.Delete(ctx, mk))
 }
@@ -184,7 +184,7 @@ type partitionLock struct {
 	refs int
 }
 
-func (ts *tokenStore) lock(partition string) func() {
+func (ts *records) lock(partition string) func() {
 	ts.mu.Lock()
 	if ts.locks == nil {
 		ts.locks = map[string]*partitionLock{}
@@ -208,5 +208,3 @@ func (ts *tokenStore) lock(partition string) func() {
 }
 
 const recordVersion = 1
-
-var errNoPartition = errors.New("no token cache for this user: sign in again")

@@ -1,4 +1,4 @@
-package entraweb
+package oidc
 
 import (
 	"context"
@@ -70,17 +70,17 @@ func (c *testClock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func newVerifier(srv *entratest.Server, tenantSeg string, clock func() time.Time) *idTokenVerifier {
+func newVerifier(srv *entratest.Server, tenantSeg string, clock func() time.Time) *Verifier {
 	issuer := srv.Issuer(entratest.DemoTenantID)
 	if tenantSeg == "organizations" || tenantSeg == "common" {
 		issuer = srv.URL + "/{tenantid}/v2.0"
 	}
-	return &idTokenVerifier{
-		keys:     newKeySet(srv.AuthorityFor(tenantSeg)+"/discovery/v2.0/keys", srv.Client(), clock, discardLog),
-		clientID: entratest.DemoClientID,
-		issuer:   issuer,
-		skew:     2 * time.Minute,
-		now:      clock,
+	return &Verifier{
+		Keys:     NewKeySet(srv.AuthorityFor(tenantSeg)+"/discovery/v2.0/keys", srv.Client(), clock, discardLog),
+		ClientID: entratest.DemoClientID,
+		Issuer:   issuer,
+		Skew:     2 * time.Minute,
+		Now:      clock,
 	}
 }
 
@@ -112,7 +112,7 @@ func TestIDTokenFaults(t *testing.T) {
 			nonce := rand.Text()
 			srv.FaultNextIDTokens(tt.fault, 1)
 			raw := issueIDToken(t, srv, entratest.DemoTenantID, "alice@contoso.onmicrosoft.com", nonce)
-			c, err := v.verify(context.Background(), raw, nonce)
+			c, err := v.VerifyIDToken(context.Background(), raw, nonce)
 			if tt.reason == "" {
 				if err != nil {
 					t.Fatalf("a good token was refused: %v", err)
@@ -122,7 +122,7 @@ func TestIDTokenFaults(t *testing.T) {
 				}
 				return
 			}
-			var ite *InvalidTokenError
+			var ite *TokenError
 			if !errors.As(err, &ite) || !strings.Contains(ite.Reason, tt.reason) {
 				t.Fatalf("err = %v, want an InvalidTokenError about %q", err, tt.reason)
 			}
@@ -136,7 +136,7 @@ func TestIDTokenKeyRotation(t *testing.T) {
 	v := newVerifier(srv, entratest.DemoTenantID, clock.Now)
 	ctx := context.Background()
 	nonce := rand.Text()
-	if _, err := v.verify(ctx, issueIDToken(t, srv, entratest.DemoTenantID, "bob@contoso.onmicrosoft.com", nonce), nonce); err != nil {
+	if _, err := v.VerifyIDToken(ctx, issueIDToken(t, srv, entratest.DemoTenantID, "bob@contoso.onmicrosoft.com", nonce), nonce); err != nil {
 		t.Fatal(err)
 	}
 	fetches := srv.Calls(entratest.EndpointKeys)
@@ -145,7 +145,7 @@ func TestIDTokenKeyRotation(t *testing.T) {
 	if err := srv.RotateKeys(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.verify(ctx, issueIDToken(t, srv, entratest.DemoTenantID, "bob@contoso.onmicrosoft.com", nonce), nonce); err != nil {
+	if _, err := v.VerifyIDToken(ctx, issueIDToken(t, srv, entratest.DemoTenantID, "bob@contoso.onmicrosoft.com", nonce), nonce); err != nil {
 		t.Fatalf("token signed with the rotated key: %v", err)
 	}
 	if got := srv.Calls(entratest.EndpointKeys); got != fetches+1 {
@@ -155,7 +155,7 @@ func TestIDTokenKeyRotation(t *testing.T) {
 	// Another unknown key within the minute is refused without a request.
 	srv.FaultNextIDTokens(entratest.FaultUnknownKID, 2)
 	raw := issueIDToken(t, srv, entratest.DemoTenantID, "bob@contoso.onmicrosoft.com", nonce)
-	if _, err := v.verify(ctx, raw, nonce); err == nil {
+	if _, err := v.VerifyIDToken(ctx, raw, nonce); err == nil {
 		t.Fatal("unknown kid accepted")
 	}
 	if got := srv.Calls(entratest.EndpointKeys); got != fetches+1 {
@@ -164,7 +164,7 @@ func TestIDTokenKeyRotation(t *testing.T) {
 	// A minute later an unknown kid may cause one refetch again.
 	clock.Add(61 * time.Second)
 	raw = issueIDToken(t, srv, entratest.DemoTenantID, "bob@contoso.onmicrosoft.com", nonce)
-	if _, err := v.verify(ctx, raw, nonce); err == nil {
+	if _, err := v.VerifyIDToken(ctx, raw, nonce); err == nil {
 		t.Fatal("unknown kid accepted")
 	}
 	if got := srv.Calls(entratest.EndpointKeys); got != fetches+2 {
@@ -182,21 +182,21 @@ func TestIDTokenProviderDown(t *testing.T) {
 
 	// Down before any keys were fetched: unavailable, not "invalid token".
 	srv.FailNext(entratest.EndpointKeys, 1, http.StatusServiceUnavailable)
-	if _, err := v.verify(ctx, good, nonce); !errors.Is(err, ErrProviderUnavailable) {
+	if _, err := v.VerifyIDToken(ctx, good, nonce); !errors.Is(err, ErrProviderUnavailable) {
 		t.Fatalf("err = %v, want ErrProviderUnavailable", err)
 	}
 	// After the outage the keys load; a day later they are stale and the
 	// refetch fails, but the last good keys are still served.
 	clock.Add(2 * time.Minute)
-	if _, err := v.verify(ctx, good, nonce); err != nil {
+	if _, err := v.VerifyIDToken(ctx, good, nonce); err != nil {
 		t.Fatal(err)
 	}
 	clock.Add(25 * time.Hour)
 	srv.SetOutage(entratest.Outage503)
 	defer srv.SetOutage(entratest.OutageNone)
-	v.now = time.Now // the token itself is judged by real time
-	v.keys.now = clock.Now
-	if _, err := v.verify(ctx, good, nonce); err != nil {
+	v.Now = time.Now // the token itself is judged by real time
+	v.Keys.now = clock.Now
+	if _, err := v.VerifyIDToken(ctx, good, nonce); err != nil {
 		t.Fatalf("last good keys not served during an outage: %v", err)
 	}
 }
@@ -211,16 +211,16 @@ func TestIDTokenMultiTenant(t *testing.T) {
 	frank := issueIDToken(t, srv, "organizations", "frank@fabrikam.onmicrosoft.com", nonce)
 	alice := issueIDToken(t, srv, "organizations", "alice@contoso.onmicrosoft.com", nonce)
 	for _, raw := range []string{frank, alice} {
-		if _, err := v.verify(ctx, raw, nonce); err != nil {
+		if _, err := v.VerifyIDToken(ctx, raw, nonce); err != nil {
 			t.Fatalf("multi-tenant token without an allow-list: %v", err)
 		}
 	}
-	v.allowedTenants = map[string]bool{entratest.DemoTenantID: true}
-	if _, err := v.verify(ctx, alice, nonce); err != nil {
+	v.AllowedTenants = map[string]bool{entratest.DemoTenantID: true}
+	if _, err := v.VerifyIDToken(ctx, alice, nonce); err != nil {
 		t.Errorf("allowed tenant refused: %v", err)
 	}
-	var ite *InvalidTokenError
-	if _, err := v.verify(ctx, frank, nonce); !errors.As(err, &ite) || !strings.Contains(ite.Reason, "AllowedTenants") {
+	var ite *TokenError
+	if _, err := v.VerifyIDToken(ctx, frank, nonce); !errors.As(err, &ite) || !strings.Contains(ite.Reason, "AllowedTenants") {
 		t.Errorf("tenant outside the allow-list: err = %v", err)
 	}
 }

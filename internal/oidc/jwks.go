@@ -1,4 +1,4 @@
-package entraweb
+package oidc
 
 import (
 	"context"
@@ -15,14 +15,14 @@ import (
 	"time"
 )
 
-// keySet caches the identity provider's signing keys (its JWKS).
+// KeySet caches the identity provider's signing keys (its JWKS).
 //
 // Keys are fetched at start-up and again when they are older than maxAge.
 // A token signed with a key the set does not hold triggers a refetch, at
 // most once per minRefetch: a flood of unknown key ids must not become a
 // flood of requests to the provider. While the provider cannot be reached,
 // the last keys fetched keep being served.
-type keySet struct {
+type KeySet struct {
 	url        string
 	client     *http.Client
 	now        func() time.Time
@@ -31,29 +31,30 @@ type keySet struct {
 	minRefetch time.Duration
 
 	mu        sync.Mutex
-	keys      map[string]*signingKey
+	keys      map[string]*SigningKey
 	fetched   time.Time // last successful fetch
 	lastMiss  time.Time // last refetch caused by an unknown kid
 	lastError error
 	inflight  chan struct{} // closed when the fetch under way ends
 }
 
-// signingKey is one key of the set with the issuer it may sign for
+// SigningKey is one key of the set with the issuer it may sign for
 // (Entra publishes one per key; empty when absent).
-type signingKey struct {
-	pub    *rsa.PublicKey
-	issuer string
+type SigningKey struct {
+	Pub    *rsa.PublicKey
+	Issuer string
 }
 
-// errUnknownKey is returned for a kid the provider does not publish.
-var errUnknownKey = errors.New("the token is signed with a key the identity provider does not publish")
+// ErrUnknownKey is returned for a kid the provider does not publish.
+var ErrUnknownKey = errors.New("the token is signed with a key the identity provider does not publish")
 
-func newKeySet(url string, client *http.Client, now func() time.Time, log *slog.Logger) *keySet {
-	return &keySet{url: url, client: client, now: now, log: log, maxAge: 24 * time.Hour, minRefetch: time.Minute}
+// NewKeySet makes the key set published at url.
+func NewKeySet(url string, client *http.Client, now func() time.Time, log *slog.Logger) *KeySet {
+	return &KeySet{url: url, client: client, now: now, log: log, maxAge: 24 * time.Hour, minRefetch: time.Minute}
 }
 
-// key returns the key with id kid.
-func (ks *keySet) key(ctx context.Context, kid string) (*signingKey, error) {
+// Key returns the key with id kid.
+func (ks *KeySet) Key(ctx context.Context, kid string) (*SigningKey, error) {
 	ks.mu.Lock()
 	k, ok := ks.keys[kid]
 	now := ks.now()
@@ -69,7 +70,7 @@ func (ks *keySet) key(ctx context.Context, kid string) (*signingKey, error) {
 			ks.lastMiss = now
 			ks.mu.Unlock()
 		}
-		if err := ks.refresh(ctx); err != nil {
+		if err := ks.Refresh(ctx); err != nil {
 			ks.log.Warn("entraweb: fetching the identity provider's signing keys failed; serving the last keys fetched", "url", ks.url, "err", err)
 		}
 		ks.mu.Lock()
@@ -83,12 +84,12 @@ func (ks *keySet) key(ctx context.Context, kid string) (*signingKey, error) {
 			return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 		}
 	}
-	return nil, errUnknownKey
+	return nil, ErrUnknownKey
 }
 
-// refresh fetches the key set, once at a time: concurrent callers wait
+// Refresh fetches the key set, once at a time: concurrent callers wait
 // for the fetch under way.
-func (ks *keySet) refresh(ctx context.Context) error {
+func (ks *KeySet) Refresh(ctx context.Context) error {
 	ks.mu.Lock()
 	if ch := ks.inflight; ch != nil {
 		ks.mu.Unlock()
@@ -121,7 +122,7 @@ func (ks *keySet) refresh(ctx context.Context) error {
 
 const maxJWKSSize = 1 << 20
 
-func (ks *keySet) fetch(ctx context.Context) (map[string]*signingKey, error) {
+func (ks *KeySet) fetch(ctx context.Context) (map[string]*SigningKey, error) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ks.url, nil)
@@ -148,7 +149,7 @@ func (ks *keySet) fetch(ctx context.Context) (map[string]*signingKey, error) {
 
 // parseJWKS reads the RSA signing keys of a JWKS document and skips
 // every other kind.
-func parseJWKS(body []byte) (map[string]*signingKey, error) {
+func parseJWKS(body []byte) (map[string]*SigningKey, error) {
 	var doc struct {
 		Keys []struct {
 			Kty    string `json:"kty"`
@@ -162,7 +163,7 @@ func parseJWKS(body []byte) (map[string]*signingKey, error) {
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("the key set is not valid JSON: %w", err)
 	}
-	keys := map[string]*signingKey{}
+	keys := map[string]*SigningKey{}
 	for _, k := range doc.Keys {
 		if k.Kty != "RSA" || (k.Use != "" && k.Use != "sig") || k.Kid == "" {
 			continue
@@ -176,7 +177,7 @@ func parseJWKS(body []byte) (map[string]*signingKey, error) {
 		if exp < 3 || exp%2 == 0 {
 			continue
 		}
-		keys[k.Kid] = &signingKey{pub: &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: exp}, issuer: k.Issuer}
+		keys[k.Kid] = &SigningKey{Pub: &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: exp}, Issuer: k.Issuer}
 	}
 	if len(keys) == 0 {
 		return nil, errors.New("the key set holds no usable RSA signing key")

@@ -1,4 +1,4 @@
-package entraweb
+package oidc
 
 import (
 	"context"
@@ -12,10 +12,10 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// idClaims are the ID token claims entraweb reads. MSAL Go parses none
+// IDClaims are the ID token claims entraweb reads. MSAL Go parses none
 // of roles, groups or nonce, and validates nothing: this is where it is
 // done.
-type idClaims struct {
+type IDClaims struct {
 	jwt.RegisteredClaims
 	ObjectID          string            `json:"oid"`
 	TenantID          string            `json:"tid"`
@@ -32,80 +32,80 @@ type idClaims struct {
 	ClaimNames        map[string]string `json:"_claim_names"`
 }
 
-// groupsOverage reports whether the token left the groups out because
+// GroupsOverage reports whether the token left the groups out because
 // the user has too many.
-func (c *idClaims) groupsOverage() bool {
+func (c *IDClaims) GroupsOverage() bool {
 	_, ok := c.ClaimNames["groups"]
 	return ok || c.HasGroups
 }
 
-// idTokenVerifier validates ID tokens: RS256 signature against the
-// provider's keys, issuer (exact, or the multi-tenant template checked
-// against tid and an allow-list), audience, lifetimes with a small skew,
-// nonce, and the claims the rest of entraweb relies on.
-type idTokenVerifier struct {
-	keys     *keySet
-	clientID string
-	// issuer is the expected iss; for a multi-tenant authority it holds
+// Verifier validates the provider's tokens: RS256 signature against its
+// keys, issuer (exact, or the multi-tenant template checked against tid
+// and an allow-list), audience, lifetimes with a small skew, and the
+// claims the rest of entraweb relies on.
+type Verifier struct {
+	Keys     *KeySet
+	ClientID string // lower case
+	// Issuer is the expected iss; for a multi-tenant authority it holds
 	// the literal "{tenantid}" placeholder.
-	issuer string
-	// allowedTenants restricts tid for multi-tenant authorities; nil
-	// allows every tenant.
-	allowedTenants map[string]bool
-	skew           time.Duration
-	now            func() time.Time
+	Issuer string
+	// AllowedTenants restricts tid for multi-tenant authorities; nil
+	// allows every tenant. Keys are lower case.
+	AllowedTenants map[string]bool
+	Skew           time.Duration
+	Now            func() time.Time
 }
 
-const tenantPlaceholder = "{tenantid}"
-
-// InvalidTokenError says why an ID token was refused.
-type InvalidTokenError struct {
-	Reason string // what was wrong, for the page and the log
-	Err    error  // the underlying error, if any
+// TokenError says why a token was refused. Reason is written for the
+// page and the log: it never holds the token.
+type TokenError struct {
+	Reason string
+	Err    error
 }
 
-func (e *InvalidTokenError) Error() string {
+func (e *TokenError) Error() string {
 	if e.Err != nil {
 		return "invalid ID token: " + e.Reason + ": " + e.Err.Error()
 	}
 	return "invalid ID token: " + e.Reason
 }
 
-func (e *InvalidTokenError) Unwrap() error { return e.Err }
+func (e *TokenError) Unwrap() error { return e.Err }
 
-func refuse(reason string, err error) error { return &InvalidTokenError{Reason: reason, Err: err} }
+func refuse(reason string, err error) error { return &TokenError{Reason: reason, Err: err} }
 
-// verify validates raw and returns its claims. nonce is the value this
-// sign-in sent to the authorize endpoint.
-func (v *idTokenVerifier) verify(ctx context.Context, raw, nonce string) (*idClaims, error) {
+// VerifyIDToken validates raw and returns its claims. nonce is the value
+// the sign-in sent to the authorize endpoint. An error is a *TokenError,
+// or wraps ErrProviderUnavailable when the keys could not be fetched.
+func (v *Verifier) VerifyIDToken(ctx context.Context, raw, nonce string) (*IDClaims, error) {
 	var keyIssuer string
 	var keyErr error
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{"RS256"}),
-		jwt.WithAudience(v.clientID),
+		jwt.WithAudience(v.ClientID),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
-		jwt.WithLeeway(v.skew),
-		jwt.WithTimeFunc(v.now),
+		jwt.WithLeeway(v.Skew),
+		jwt.WithTimeFunc(v.Now),
 	)
-	var c idClaims
+	var c IDClaims
 	_, err := parser.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		if kid == "" {
 			return nil, errors.New("the token header has no kid")
 		}
-		k, err := v.keys.key(ctx, kid)
+		k, err := v.Keys.Key(ctx, kid)
 		if err != nil {
 			keyErr = err
 			return nil, err
 		}
-		keyIssuer = k.issuer
-		return k.pub, nil
+		keyIssuer = k.Issuer
+		return k.Pub, nil
 	})
 	switch {
 	case errors.Is(keyErr, ErrProviderUnavailable):
 		return nil, keyErr
-	case errors.Is(keyErr, errUnknownKey):
+	case errors.Is(keyErr, ErrUnknownKey):
 		return nil, refuse("unknown signing key", keyErr)
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return nil, refuse("malformed token", nil)
@@ -137,14 +137,14 @@ func (v *idTokenVerifier) verify(ctx context.Context, raw, nonce string) (*idCla
 	case len(c.Audience) != 1:
 		return nil, refuse("the token has more than one audience", nil)
 	}
-	want := strings.ReplaceAll(v.issuer, tenantPlaceholder, c.TenantID)
+	want := strings.ReplaceAll(v.Issuer, TenantPlaceholder, c.TenantID)
 	if c.Issuer != want {
 		return nil, refuse(fmt.Sprintf("issuer %q is not %q", c.Issuer, want), nil)
 	}
-	if keyIssuer != "" && strings.ReplaceAll(keyIssuer, tenantPlaceholder, c.TenantID) != c.Issuer {
+	if keyIssuer != "" && strings.ReplaceAll(keyIssuer, TenantPlaceholder, c.TenantID) != c.Issuer {
 		return nil, refuse("signed with a key published for another issuer", nil)
 	}
-	if v.allowedTenants != nil && !v.allowedTenants[strings.ToLower(c.TenantID)] {
+	if v.AllowedTenants != nil && !v.AllowedTenants[strings.ToLower(c.TenantID)] {
 		return nil, refuse(fmt.Sprintf("tenant %s is not in AllowedTenants", c.TenantID), nil)
 	}
 	if c.Nonce == "" || subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(nonce)) != 1 {

@@ -1,4 +1,4 @@
-package entraweb
+package tokencache
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -21,17 +22,38 @@ import (
 // credentials, the same in every cloud's public instance.
 const tokenExchangeAudience = "api://AzureADTokenExchange"
 
-// credential builds the MSAL credential the configuration names, and
-// checks it as far as can be checked without the network: a certificate
-// must load, match its key and be within its validity; a federated token
-// file must be readable.
-func credential(c Config, now time.Time) (confidential.Credential, bool, error) {
+// CredentialSource names the app's one client credential; the root
+// package's Config has been validated to set exactly one.
+type CredentialSource struct {
+	Secret             string
+	Certificate        CertificateSource
+	FederatedTokenFile string
+	ManagedIdentity    bool
+	// ManagedIdentityClientID selects a user-assigned identity.
+	ManagedIdentityClientID string
+	// HTTPClient, when set, is what the managed identity client uses.
+	HTTPClient *http.Client
+}
+
+// CertificateSource locates a certificate: a file, or its content in
+// base64; a PFX may need Password.
+type CertificateSource struct {
+	Path, Base64, Password string
+	SendX5C                bool
+}
+
+// Credential builds the MSAL credential src names, and checks it as far
+// as can be checked without the network: a certificate must load, match
+// its key and be within its validity; a federated token file must be
+// readable. x5c says whether to send the certificate chain.
+func Credential(src CredentialSource, now time.Time) (cred confidential.Credential, x5c bool, err error) {
+	c := src
 	switch {
-	case c.ClientSecret != "":
-		cred, err := confidential.NewCredFromSecret(string(c.ClientSecret))
+	case c.Secret != "":
+		cred, err := confidential.NewCredFromSecret(c.Secret)
 		return cred, false, err
-	case c.ClientCertificate.set():
-		certs, key, err := loadCertificate(c.ClientCertificate)
+	case c.Certificate.Path != "" || c.Certificate.Base64 != "":
+		certs, key, err := loadCertificate(c.Certificate)
 		if err != nil {
 			return confidential.Credential{}, false, fmt.Errorf("AzureAd:ClientCredentials: certificate: %w", err)
 		}
@@ -44,7 +66,7 @@ func credential(c Config, now time.Time) (confidential.Credential, bool, error) 
 			return confidential.Credential{}, false, fmt.Errorf("AzureAd:ClientCredentials: the certificate %q is not valid before %s", leaf.Subject.CommonName, leaf.NotBefore.Format(time.RFC3339))
 		}
 		cred, err := confidential.NewCredFromCert(certs, key)
-		return cred, c.ClientCertificate.SendX5C, err
+		return cred, c.Certificate.SendX5C, err
 	case c.FederatedTokenFile != "":
 		path := c.FederatedTokenFile
 		if _, err := readAssertion(path); err != nil {
@@ -54,10 +76,10 @@ func credential(c Config, now time.Time) (confidential.Credential, bool, error) 
 			// The platform rotates the file's token: read it every time.
 			return readAssertion(path)
 		}), false, nil
-	case c.ManagedIdentity != nil:
+	case c.ManagedIdentity:
 		id := managedidentity.SystemAssigned()
-		if c.ManagedIdentity.ClientID != "" {
-			id = managedidentity.UserAssignedClientID(c.ManagedIdentity.ClientID)
+		if c.ManagedIdentityClientID != "" {
+			id = managedidentity.UserAssignedClientID(c.ManagedIdentityClientID)
 		}
 		var opts []managedidentity.ClientOption
 		if c.HTTPClient != nil {
@@ -101,7 +123,7 @@ func loadCertificate(src CertificateSource) ([]*x509.Certificate, crypto.Private
 		data, err = os.ReadFile(src.Path)
 	} else {
 		name = "the base64 certificate"
-		data, err = base64.StdEncoding.DecodeString(strings.TrimSpace(string(src.Base64)))
+		data, err = base64.StdEncoding.DecodeString(strings.TrimSpace(src.Base64))
 	}
 	if err != nil {
 		return nil, nil, err
@@ -116,7 +138,7 @@ func loadCertificate(src CertificateSource) ([]*x509.Certificate, crypto.Private
 	} else {
 		var leaf *x509.Certificate
 		var chain []*x509.Certificate
-		key, leaf, chain, err = pkcs12.DecodeChain(data, string(src.Password))
+		key, leaf, chain, err = pkcs12.DecodeChain(data, src.Password)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s is neither PEM nor a PFX this password opens: %w", name, err)
 		}

@@ -1,4 +1,4 @@
-package entraweb
+package tokencache
 
 import (
 	"context"
@@ -66,26 +66,6 @@ func newClientPool(newApp func(cache.ExportReplace) (confidential.Client, error)
 	return p
 }
 
-// newMSAL makes an MSAL confidential client with entraweb's settings; a
-// nil cache leaves MSAL its own in-memory cache.
-func (a *Auth) newMSAL(cache cache.ExportReplace) (confidential.Client, error) {
-	s := a.s
-	opts := []confidential.Option{
-		confidential.WithHTTPClient(s.httpClient),
-		confidential.WithInstanceDiscovery(isMicrosoftHost(s.authorityHost)),
-	}
-	if cache != nil {
-		opts = append(opts, confidential.WithCache(cache))
-	}
-	if a.x5c {
-		opts = append(opts, confidential.WithX5C())
-	}
-	if len(s.cfg.ClientCapabilities) > 0 {
-		opts = append(opts, confidential.WithClientCapabilities(s.cfg.ClientCapabilities))
-	}
-	return confidential.New(s.authority, s.cfg.ClientID, a.cred, opts...)
-}
-
 // get lends a client, making one if the pool may still grow, else
 // waiting for one to come back.
 func (p *clientPool) get(ctx context.Context) (*msalClient, error) {
@@ -114,10 +94,10 @@ func (p *clientPool) put(c *msalClient) {
 	p.free <- c
 }
 
-// isMicrosoftHost reports whether MSAL's instance discovery knows the
+// IsMicrosoftHost reports whether MSAL's instance discovery knows the
 // host; for any other (an emulator, a proxy) it must be off, or MSAL asks
 // Microsoft about a host it has never heard of.
-func isMicrosoftHost(authorityHost string) bool {
+func IsMicrosoftHost(authorityHost string) bool {
 	u, err := url.Parse(authorityHost)
 	if err != nil {
 		return false
