@@ -26,7 +26,8 @@
 //
 // A Store is three TTL-based methods over opaque bytes, so one store can
 // also hold other per-user state under its own keys. The memstore package
-// is for tests and single processes that may lose sessions on restart,
+// is for tests and single processes that may lose sessions on restart (it
+// holds a bounded number, evicting the least recently written first),
 // boltstore keeps them in a file for a single process, redisstore in
 // Redis for several instances of an app, and the storetest
 // package is the conformance suite every store passes.

@@ -15,10 +15,24 @@ import (
 
 // Defaults for the zero values of Manager's fields.
 const (
-	DefaultIdleTimeout   = time.Hour
-	DefaultLifetime      = 12 * time.Hour
-	DefaultTouchInterval = time.Minute
+	DefaultIdleTimeout = time.Hour
+	DefaultLifetime    = 12 * time.Hour
 )
+
+// TouchInterval returns the touch interval a Manager uses when its
+// TouchInterval field is zero: a quarter of idle, the idle timeout in
+// force, but at most a minute and at least a second.
+//
+// LastSeen may lag a request by up to the interval, so a session ends
+// after as little as idle minus the interval without use; a quarter keeps
+// a user active at least every three quarters of the idle timeout signed
+// in. A minute is short enough that the lag is noise for long timeouts,
+// and a second is the resolution of the stored LastSeen, so a shorter
+// interval would only add writes. Because of that floor, an idle timeout
+// of a second or less leaves no valid interval.
+func TouchInterval(idle time.Duration) time.Duration {
+	return min(max(idle/4, time.Second), time.Minute)
+}
 
 // Manager issues and checks sessions whose cookie holds nothing but a
 // 256-bit random id; everything else lives sealed in the Store.
@@ -39,8 +53,10 @@ type Manager struct {
 	Lifetime time.Duration
 	// TouchInterval is how stale LastSeen may get before Touch writes it,
 	// so a busy session costs one store read per request and a write only
-	// now and then. It must be shorter than the idle timeout. Zero means
-	// DefaultTouchInterval.
+	// now and then. It must be shorter than the idle timeout; a session
+	// used less often than every IdleTimeout minus TouchInterval may end.
+	// Zero means TouchInterval(IdleTimeout): a quarter of the idle
+	// timeout, between a second and a minute.
 	TouchInterval time.Duration
 	// CookieName names the cookie; on secure requests it gets the
 	// "__Host-" prefix. Zero means DefaultCookieName.
@@ -127,7 +143,11 @@ func (m *Manager) Validate() error {
 		}
 	}
 	if m.IdleTimeout >= 0 && m.TouchInterval >= 0 && m.touchInterval() >= m.idleTimeout() {
-		errs = append(errs, fmt.Errorf("session: Manager.TouchInterval (%v) must be shorter than IdleTimeout (%v), or active sessions would time out", m.touchInterval(), m.idleTimeout()))
+		if m.TouchInterval == 0 {
+			errs = append(errs, fmt.Errorf("session: Manager.IdleTimeout (%v) must be longer than %v, the shortest touch interval", m.idleTimeout(), m.touchInterval()))
+		} else {
+			errs = append(errs, fmt.Errorf("session: Manager.TouchInterval (%v) must be shorter than IdleTimeout (%v), or active sessions would time out", m.touchInterval(), m.idleTimeout()))
+		}
 	}
 	if n := m.CookieName; n != "" {
 		if strings.HasPrefix(n, "__") {
@@ -155,7 +175,7 @@ func (m *Manager) lifetime() time.Duration {
 
 func (m *Manager) touchInterval() time.Duration {
 	if m.TouchInterval == 0 {
-		return DefaultTouchInterval
+		return TouchInterval(m.idleTimeout())
 	}
 	return m.TouchInterval
 }

@@ -30,8 +30,11 @@ func TestValidate(t *testing.T) {
 		{"everything missing", &session.Manager{}, []string{"Store is nil", "Box is nil"}},
 		{"negative durations", &session.Manager{Store: store, Box: box, IdleTimeout: -1, Lifetime: -1, TouchInterval: -1},
 			[]string{"IdleTimeout is negative", "Lifetime is negative", "TouchInterval is negative"}},
-		{"touch not shorter than idle", &session.Manager{Store: store, Box: box, IdleTimeout: time.Minute},
+		{"touch not shorter than idle", &session.Manager{Store: store, Box: box, IdleTimeout: time.Minute, TouchInterval: time.Minute},
 			[]string{"TouchInterval (1m0s) must be shorter than IdleTimeout (1m0s)"}},
+		{"short idle with the derived touch interval", &session.Manager{Store: store, Box: box, IdleTimeout: 2 * time.Second}, nil},
+		{"idle too short for any touch interval", &session.Manager{Store: store, Box: box, IdleTimeout: time.Second},
+			[]string{"IdleTimeout (1s) must be longer than 1s"}},
 		{"prefixed name", &session.Manager{Store: store, Box: box, CookieName: "__Host-sid"}, []string{"must not start with"}},
 		{"invalid name", &session.Manager{Store: store, Box: box, CookieName: "my session"}, []string{"not a valid cookie name"}},
 	}
@@ -246,6 +249,78 @@ func TestTouchWritesAtMostOncePerInterval(t *testing.T) {
 			}
 			if store.finds != tt.requests || store.commits != tt.wantCommits || store.deletes != 0 {
 				t.Errorf("finds, commits, deletes = %d, %d, %d; want %d, %d, 0", store.finds, store.commits, store.deletes, tt.requests, tt.wantCommits)
+			}
+		})
+	}
+}
+
+func TestTouchInterval(t *testing.T) {
+	tests := []struct{ idle, want time.Duration }{
+		{0, time.Second},
+		{time.Second, time.Second},
+		{4 * time.Second, time.Second},
+		{6 * time.Second, 1500 * time.Millisecond},
+		{30 * time.Second, 7500 * time.Millisecond},
+		{4 * time.Minute, time.Minute},
+		{session.DefaultIdleTimeout, time.Minute},
+		{session.DefaultLifetime, time.Minute},
+	}
+	for _, tt := range tests {
+		if got := session.TouchInterval(tt.idle); got != tt.want {
+			t.Errorf("TouchInterval(%v) = %v, want %v", tt.idle, got, tt.want)
+		}
+	}
+}
+
+// TestTouchIntervalFollowsIdleTimeout has a user with a 30s idle timeout
+// send a request every 10s. With the interval derived from the idle
+// timeout they stay signed in; with one that leaves less than 10s of the
+// idle timeout (as a fixed minute did), LastSeen lags too far and the
+// session ends while in use.
+func TestTouchIntervalFollowsIdleTimeout(t *testing.T) {
+	const idle, every, active = 30 * time.Second, 10 * time.Second, 2 * time.Minute
+	tests := []struct {
+		name       string
+		touch      time.Duration
+		wantActive bool
+	}{
+		{"derived", 0, true},
+		{"explicit, too long for the requests", 25 * time.Second, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, _, clk := newManager(t)
+			m.IdleTimeout, m.TouchInterval = idle, tt.touch
+			if err := m.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			_, c := start(t, m, true, user)
+			for elapsed := every; elapsed <= active; elapsed += every {
+				clk.Advance(every)
+				s := load(t, m, true, c)
+				if s == nil {
+					if tt.wantActive {
+						t.Fatalf("signed out after %v of a request every %v", elapsed, every)
+					}
+					return
+				}
+				if err := m.Touch(ctx, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !tt.wantActive {
+				t.Fatalf("still signed in after %v of a request every %v; the test no longer shows the lag", active, every)
+			}
+			// Load alone writes nothing, so the user is still idle
+			// from the last request on.
+			clk.Advance(idle - time.Second)
+			if load(t, m, true, c) == nil {
+				t.Fatalf("signed out after %v idle, within the %v idle timeout", idle-time.Second, idle)
+			}
+			clk.Advance(2 * time.Second)
+			if load(t, m, true, c) != nil {
+				t.Fatalf("still signed in after %v idle", idle+time.Second)
 			}
 		})
 	}
