@@ -105,11 +105,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail("%v (choose another address with -listen, such as -listen 127.0.0.1:0)", err)
 	}
 	appURL := "http://" + displayAddr(ln.Addr().(*net.TCPAddr)) + "/"
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := newDemoServer(h, logger)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 
@@ -127,6 +123,27 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, "entraweb demo: stopped")
 	return 0
+}
+
+// newDemoServer is the server the demo serves h with. Each limit stops a
+// client from holding a connection, with its goroutine and file
+// descriptor, open for as long as it likes: ReadHeaderTimeout alone lets a
+// client drip a request body to /auth/callback forever, or park an idle
+// keep-alive connection.
+func newDemoServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		// The whole request, body included; the demo's requests are small.
+		ReadTimeout: 30 * time.Second,
+		// Longer than the 30 s a call to Entra ID or Graph may take, so a
+		// slow call ends in an error page, not a dropped connection.
+		WriteTimeout: 60 * time.Second,
+		IdleTimeout:  2 * time.Minute,
+		// The sign-in cookies take a few KB; the default allows 1 MB.
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
 }
 
 // displayAddr is the host:port to print: a wildcard listener is reached

@@ -81,7 +81,7 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "basic: %v\n", err)
 		return 1
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(mux)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	done := make(chan error, 1)
@@ -103,6 +103,27 @@ func run() int {
 		return 1
 	}
 	return 0
+}
+
+// newServer is the server run serves h with. Each limit stops a client
+// from holding a connection, with its goroutine and file descriptor, open
+// for as long as it likes: ReadHeaderTimeout alone lets a client drip a
+// request body to /auth/callback forever, or park an idle keep-alive
+// connection.
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		// The whole request, body included; the app's requests are small.
+		ReadTimeout: 30 * time.Second,
+		// Longer than the 30 s entraweb gives a call to Entra ID, so a
+		// slow token exchange ends in an error page, not a dropped
+		// connection.
+		WriteTimeout: 60 * time.Second,
+		IdleTimeout:  2 * time.Minute,
+		// The sign-in cookies take a few KB; the default allows 1 MB.
+		MaxHeaderBytes: 64 << 10,
+	}
 }
 
 // configError explains a configuration that cannot work. The error from

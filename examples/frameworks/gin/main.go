@@ -26,7 +26,18 @@ func main() {
 		log.Fatal(err)
 	}
 	log.Printf("listening on http://%s/", *listen)
-	srv := &http.Server{Addr: *listen, Handler: newHandler(auth), ReadHeaderTimeout: 10 * time.Second}
+	// Every limit is set: each one left at zero lets a client hold a
+	// connection open as long as it likes, by dripping a request body,
+	// say, or idling on keep-alive.
+	srv := &http.Server{
+		Addr:              *listen,
+		Handler:           newHandler(auth),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second, // beyond entraweb's 30 s for a call to Entra ID
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10, // the sign-in cookies take a few KB
+	}
 	err = srv.ListenAndServe()
 	auth.Close()
 	log.Fatal(err)
@@ -38,7 +49,9 @@ const adminRole = "DemoApp.Admin"
 
 func newHandler(auth *entraweb.Auth) http.Handler {
 	r := gin.New()
-	r.Use(gin.Logger(), gin.Recovery())
+	// The access log leaves out query strings: the one of /auth/callback
+	// holds the authorization code.
+	r.Use(gin.LoggerWithConfig(gin.LoggerConfig{SkipQueryString: true}), gin.Recovery())
 	r.Any("/auth/*path", gin.WrapH(auth.Routes()))
 	r.GET("/", middleware(auth.RequireLogin), func(c *gin.Context) {
 		u := entraweb.UserFrom(c.Request.Context())

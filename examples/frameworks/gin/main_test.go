@@ -2,7 +2,7 @@ package main
 
 import (
 	"bytes"
-	"io"
+	"strings"
 	"sync"
 	"testing"
 
@@ -34,10 +34,25 @@ func TestSignIn(t *testing.T) {
 	// gin.Recovery turns a panic into a log line; a handler that ran
 	// after the middleware refused the request would panic on the nil
 	// user, so any line here is a failure.
-	var errs lockedBuffer
-	gin.DefaultWriter, gin.DefaultErrorWriter = io.Discard, &errs
-	signintest.Run(t, newHandler)
+	var access, errs lockedBuffer
+	gin.DefaultWriter, gin.DefaultErrorWriter = &access, &errs
+	codes := signintest.Run(t, newHandler)
 	if s := errs.String(); s != "" {
 		t.Errorf("gin reported:\n%s", s)
+	}
+
+	// The access log shows the callback, but not the code it carried.
+	logged := access.String()
+	if len(codes) == 0 || !strings.Contains(logged, "/auth/callback") {
+		t.Fatalf("no sign-in went through the callback (%d codes); access log:\n%s", len(codes), logged)
+	}
+	if strings.Contains(logged, "code=") {
+		t.Errorf("the access log holds a query string with a code:\n%s", logged)
+	}
+	for _, code := range codes {
+		if strings.Contains(logged, code) {
+			t.Errorf("the access log holds an authorization code:\n%s", logged)
+			break
+		}
 	}
 }

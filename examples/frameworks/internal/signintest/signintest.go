@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/entraweb/entraweb"
@@ -18,8 +19,9 @@ import (
 // Run builds the example's handler with newHandler and checks that an
 // anonymous page load is sent to sign in, an API call gets 401, a signed-in
 // user sees their name, and /admin admits alice (DemoApp.Admin) but not
-// dave (no role).
-func Run(t *testing.T, newHandler func(*entraweb.Auth) http.Handler) {
+// dave (no role). It returns the authorization codes the app received at
+// /auth/callback, for a test to check that none was logged.
+func Run(t *testing.T, newHandler func(*entraweb.Auth) http.Handler) (codes []string) {
 	srv := entratest.NewServer(t, nil)
 	auth, err := entraweb.New(context.Background(), entraweb.Config{
 		Instance:     srv.URL + "/",
@@ -33,7 +35,16 @@ func Run(t *testing.T, newHandler func(*entraweb.Auth) http.Handler) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { auth.Close() })
-	app := httptest.NewServer(newHandler(auth))
+	h := newHandler(auth)
+	var mu sync.Mutex
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if code := r.URL.Query().Get("code"); r.URL.Path == "/auth/callback" && code != "" {
+			mu.Lock()
+			codes = append(codes, code)
+			mu.Unlock()
+		}
+		h.ServeHTTP(w, r)
+	}))
 	t.Cleanup(app.Close)
 	ctx := context.Background()
 
@@ -88,4 +99,7 @@ func Run(t *testing.T, newHandler func(*entraweb.Auth) http.Handler) {
 			}
 		})
 	}
+	mu.Lock()
+	defer mu.Unlock()
+	return codes
 }
