@@ -2,32 +2,12 @@ package entraweb
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/entraweb/entraweb/internal/oidc"
 	"github.com/entraweb/entraweb/internal/tokencache"
 )
-
-// AADSTSError is an error answered by Microsoft Entra ID, from the token
-// endpoint or an authorize redirect.
-type AADSTSError struct {
-	Code        int    // the AADSTS number, 0 when the answer had none
-	Err         string // the OAuth error: invalid_grant, access_denied...
-	SubError    string // refines Err: consent_required, bad_token...
-	Description string // Entra's text, with its trace and correlation ids
-	Status      int    // HTTP status of a token endpoint answer; 0 for a redirect
-	Claims      string // a claims challenge the answer carried
-}
-
-func (e *AADSTSError) Error() string {
-	if e.Code != 0 {
-		h := aadstsMeaning(e.Code)
-		return fmt.Sprintf("entra id: %s (AADSTS%d): %s What to do: %s", e.Err, e.Code, h.meaning, h.fix)
-	}
-	return "entra id: " + e.Err
-}
 
 type aadstsHelp struct{ meaning, fix string }
 

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,19 +25,19 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		a.signInFailed(w, r, http.StatusBadRequest, "bad_callback", "The sign-in response could not be read.", "Sign in again.", "/", nil)
+		a.signInFailed(w, r, http.StatusBadRequest, "bad_callback", "The sign-in response could not be read.", "Sign in again.", "/", err)
 		return
 	}
 	state, code, errCode := r.Form.Get("state"), r.Form.Get("code"), r.Form.Get("error")
-	base := a.s.baseURL(r)
+	base := a.s.origin.BaseURL(r)
 	secure := base.Scheme == "https"
 	list := a.pending.read(r, secure)
 	p, rest, ok := take(list, state)
 	if !ok || state == "" {
-		a.log.Warn("entraweb: sign-in callback with an unknown state", "has_state", state != "", "pending", len(list))
 		a.signInFailed(w, r, http.StatusBadRequest, "unknown_state",
 			"This sign-in response does not belong to a sign-in started in this browser, or it took longer than 15 minutes.",
-			"Sign in again. If this keeps happening, check that cookies are allowed for this site and that the redirect URI's host is the host you browse.", "/", nil)
+			"Sign in again. If this keeps happening, check that cookies are allowed for this site and that the redirect URI's host is the host you browse.", "/",
+			fmt.Errorf("no pending sign-in of this browser matches the state (state sent: %t, pending sign-ins: %d)", state != "", len(list)))
 		return
 	}
 	a.pending.write(w, rest, secure)
@@ -63,8 +63,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 		case errors.As(err, &ae):
 			a.signInRefused(w, r, ae, p)
 		default:
-			a.log.Error("entraweb: code redemption failed", "err", err)
-			a.providerDown(w, r, p.Return)
+			a.providerDown(w, r, p.Return, err)
 		}
 		return
 	}
@@ -72,13 +71,11 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var ite *oidc.TokenError
 		if errors.As(err, &ite) {
-			a.log.Warn("entraweb: ID token refused", "reason", ite.Reason)
 			a.signInFailed(w, r, http.StatusUnauthorized, "invalid_token", "The identity provider's answer was refused: the ID token is "+ite.Reason+".",
-				"Sign in again. If it persists, the app's configuration (ClientId, TenantId, Instance) or this machine's clock is wrong.", p.Return, nil)
+				"Sign in again. If it persists, the app's configuration (ClientId, TenantId, Instance) or this machine's clock is wrong.", p.Return, ite)
 			return
 		}
-		a.log.Error("entraweb: ID token could not be checked", "err", err)
-		a.providerDown(w, r, p.Return)
+		a.providerDown(w, r, p.Return, err)
 		return
 	}
 	u := &User{
@@ -89,7 +86,6 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	u.Roles = a.s.roles.expand(u.AssignedRoles)
 	if m := a.s.roles.minimum; m != "" && !u.HasRole(m) {
-		a.log.Info("entraweb: sign-in refused: minimum role missing", "user_oid", u.ObjectID, "tid", u.TenantID, "role", m)
 		a.forbidden(w, r, u, m)
 		return
 	}
@@ -125,77 +121,4 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	a.log.Info("entraweb: signed in", "user_oid", u.ObjectID, "tid", u.TenantID, "roles", strings.Join(u.AssignedRoles, ","))
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, base.Path+p.Return, http.StatusSeeOther)
-}
-
-// signInRefused shows an error Entra ID returned, with its meaning and
-// what to do about it.
-func (a *Auth) signInRefused(w http.ResponseWriter, r *http.Request, e *AADSTSError, p pendingSignIn) {
-	a.log.Warn("entraweb: sign-in failed at Entra ID", "error", e.Err, "aadsts", e.Code, "suberror", e.SubError)
-	h := aadstsMeaning(e.Code)
-	msg, fix := h.meaning, h.fix
-	if e.Code == 0 {
-		msg, fix = "Entra ID refused the sign-in ("+e.Err+").", "Sign in again."
-		if e.Err == "declined_scopes" || e.Err == "no_id_token" {
-			msg = e.Description
-		}
-	}
-	switch e.Code {
-	case 50011:
-		fix = "Register this exact redirect URI on the app registration (Authentication > Web): " + p.RedirectURI
-	case 50105:
-		fix = "Ask " + a.accessContact() + " to assign you an app role of this app" + a.roleHint() + " (Enterprise applications > Users and groups)."
-	}
-	var details []string
-	if e.Code != 0 {
-		details = append(details, "AADSTS"+strconv.Itoa(e.Code)+" ("+e.Err+")")
-	}
-	if e.Description != "" {
-		details = append(details, e.Description)
-	}
-	status := http.StatusBadRequest
-	if e.Err == "access_denied" {
-		status = http.StatusForbidden
-	}
-	a.signInFailed(w, r, status, "aadsts_"+strconv.Itoa(e.Code), msg, fix, p.Return, details)
-}
-
-func (a *Auth) providerDown(w http.ResponseWriter, r *http.Request, ret string) {
-	w.Header().Set("Retry-After", "10")
-	a.signInFailed(w, r, http.StatusBadGateway, "provider_unavailable",
-		"Microsoft Entra ID could not be reached or answered with an error, so the sign-in could not finish.",
-		"Try again in a moment.", ret, nil)
-}
-
-// signInFailed shows a sign-in failure with a link that starts over and
-// returns to where the user was going.
-func (a *Auth) signInFailed(w http.ResponseWriter, r *http.Request, status int, code, msg, fix, ret string, details []string) {
-	a.render(w, r, page{Status: status, Code: code, Title: "Sign-in did not complete", Message: msg, Fix: fix, Details: details,
-		Links: []link{{a.loginURL(r, ret), "Sign in again"}}})
-}
-
-func (a *Auth) accessContact() string {
-	if c := a.s.cfg.AccessContact; c != "" {
-		return c
-	}
-	return "your administrator"
-}
-
-func (a *Auth) roleHint() string {
-	if m := a.s.roles.minimum; m != "" {
-		return " (at least " + m + ")"
-	}
-	return ""
-}
-
-// forbidden is the 403 page: signed in, but without the role needed.
-func (a *Auth) forbidden(w http.ResponseWriter, r *http.Request, u *User, role string) {
-	base := a.s.baseURL(r).String()
-	held := "no app role"
-	if len(u.AssignedRoles) > 0 {
-		held = strings.Join(u.AssignedRoles, ", ")
-	}
-	a.render(w, r, page{Status: http.StatusForbidden, Code: "forbidden", Title: "You need the role " + role,
-		Message: "You are signed in as " + u.Name + " (" + u.Username + "), who holds " + held + ". This page needs the app role " + role + " or one above it.",
-		Fix:     "Ask " + a.accessContact() + " to assign you the app role " + role + " on this app (Enterprise applications > Users and groups), then sign in again.",
-		Links:   []link{{base + "/", "Home"}, {a.loginURL(r, "/") + "&prompt=select_account", "Sign in as someone else"}}})
 }

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
-	"net/url"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/entraweb/entraweb/internal/origin"
 	"github.com/entraweb/entraweb/session"
 )
 
@@ -83,7 +81,7 @@ type Config struct {
 	// to sign in at all; users without it get a 403 page.
 	MinimumRole string
 	// AccessContact names who grants app roles, for the 403 page
-	// (default "your administrator").
+	// (default "the app's administrator").
 	AccessContact string
 	// PublicBaseURL is the app's external URL (scheme, host, optional path
 	// prefix) as browsers see it. It wins over any forwarded header.
@@ -104,6 +102,14 @@ type Config struct {
 	// to the log.
 	Environment string
 
+	// ErrorPage, when set, renders the error pages entraweb would show a
+	// browser (a 403 for a missing role or group, a sign-in that did not
+	// complete, an unavailable provider or store), so that a refused user
+	// stays inside the app's own layout. It must write the whole answer,
+	// with p.Status. API calls and fetches still get entraweb's JSON. The
+	// default pages speak to the end user; p.Operator holds the
+	// administrator's instructions.
+	ErrorPage func(w http.ResponseWriter, r *http.Request, p *Problem) `json:"-"`
 	// HTTPClient talks to the identity provider; nil means a client with
 	// sane timeouts that trusts the system roots (SSL_CERT_FILE works).
 	HTTPClient *http.Client `json:"-"`
@@ -148,11 +154,14 @@ type SessionConfig struct {
 	// redis store requires one: every instance must share it.
 	Key          Secret
 	PreviousKeys []Secret
-	// Store is "memory", "bolt" (an embedded file database, the default
-	// when the boltstore package is linked in) or "redis" (for several
-	// instances; link in the redisstore package).
+	// Store is "memory" (the default: sessions end when the process
+	// does), "bolt" (an embedded file database that survives restarts;
+	// link in the boltstore package and set Path) or "redis" (for several
+	// instances; link in the redisstore package). Linking a store package
+	// only makes its name known here: it changes no default.
 	Store string
-	// Path is the bolt store's file; default "entraweb-sessions.db".
+	// Path is the bolt store's file, e.g. /var/lib/myapp/sessions.db.
+	// Required with the bolt store: entraweb never picks a file by itself.
 	Path string
 	// RedisURL locates Redis for the redis store:
 	// redis://[user:password@]host:6379/0, or rediss:// for TLS; package
@@ -197,18 +206,18 @@ type settings struct {
 	prefix        string
 	callbackPath  string
 	signedOutPath string
-	publicBase    *url.URL // nil: from the request
-	proxies       []netip.Prefix
+	origin        origin.Trust
 	roles         *roleSet
 	sessionKeys   [][]byte
 	store         string // memory, bolt, redis or "" (the default)
 	idle, life    time.Duration
+	development   bool // Environment is Development
 	httpClient    *http.Client
 	log           *slog.Logger
 	now           func() time.Time
 }
 
-var tenantWordRE = map[string]bool{"organizations": true, "common": true}
+var multiTenantWords = map[string]bool{"organizations": true, "common": true}
 
 func isGUID(s string) bool {
 	if len(s) != 36 {
@@ -235,224 +244,6 @@ func isGUID(s string) bool {
 func (c Config) Validate() error {
 	_, err := c.validate()
 	return err
-}
-
-// validate checks a Config and derives settings, reporting every problem
-// at once with the name of its key.
-func (c Config) validate() (*settings, error) {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-	}
-	s := &settings{cfg: c}
-
-	inst := c.Instance
-	if inst == "" {
-		inst = defaultInstance
-	}
-	u, err := url.Parse(inst)
-	switch {
-	case err != nil || u.Host == "":
-		bad("AzureAd:Instance", "%q is not a URL such as https://login.microsoftonline.com/", inst)
-	case u.Scheme != "https":
-		bad("AzureAd:Instance", "%q: the authority must use https", inst)
-	case strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
-		bad("AzureAd:Instance", "%q must be a host URL only (no path, query or credentials); put the tenant in TenantId", inst)
-	default:
-		s.authorityHost = "https://" + u.Host
-	}
-
-	s.tenant = strings.ToLower(strings.TrimSpace(c.TenantID))
-	switch {
-	case s.tenant == "":
-		bad("AzureAd:TenantId", "missing: set the directory (tenant) id, a verified domain, or organizations")
-	case s.tenant == "consumers":
-		bad("AzureAd:TenantId", "consumers (personal Microsoft accounts) is not supported: their tokens carry no tenant or app roles")
-	case tenantWordRE[s.tenant]:
-		s.multiTenant = true
-	case isGUID(s.tenant):
-	case strings.Contains(s.tenant, ".") && !strings.ContainsAny(s.tenant, "/?#@: "):
-	default:
-		bad("AzureAd:TenantId", "%q is not a tenant id (GUID), a domain, organizations or common", c.TenantID)
-	}
-	s.authority = s.authorityHost + "/" + s.tenant
-
-	if !isGUID(c.ClientID) {
-		if c.ClientID == "" {
-			bad("AzureAd:ClientId", "missing: set the app registration's application (client) id")
-		} else {
-			bad("AzureAd:ClientId", "%q is not a GUID (the application (client) id of the app registration)", c.ClientID)
-		}
-	}
-	var creds []string
-	if c.ClientSecret != "" {
-		creds = append(creds, "a client secret")
-	}
-	if c.ClientCertificate.set() {
-		creds = append(creds, "a certificate")
-		if c.ClientCertificate.Path != "" && c.ClientCertificate.Base64 != "" {
-			bad("AzureAd:ClientCredentials", "a certificate is given both as a path and in base64: keep one")
-		}
-	}
-	if c.FederatedTokenFile != "" {
-		creds = append(creds, "a federated token file")
-	}
-	if c.ManagedIdentity != nil {
-		creds = append(creds, "a managed identity")
-	}
-	switch {
-	case len(creds) == 0:
-		bad("AzureAd:ClientCredentials", "missing: a web app needs a client credential: a secret (AZURE_CLIENT_SECRET), a certificate (AZURE_CLIENT_CERTIFICATE_PATH), a federated token file (AZURE_FEDERATED_TOKEN_FILE) or a managed identity")
-	case len(creds) > 1:
-		bad("AzureAd:ClientCredentials", "%s are configured; keep one", strings.Join(creds, " and "))
-	}
-	if c.GraphURL != "" {
-		gu, err := url.Parse(c.GraphURL)
-		if err != nil || gu.Scheme != "https" || gu.Host == "" || gu.RawQuery != "" || gu.Fragment != "" {
-			bad("Entraweb:GraphUrl", "%q must be an https URL such as https://graph.microsoft.com", c.GraphURL)
-		}
-	}
-	for i, cp := range c.ClientCapabilities {
-		if cp == "" || strings.ContainsAny(cp, " \t\"") {
-			bad(fmt.Sprintf("AzureAd:ClientCapabilities:%d", i), "%q is not a capability such as CP1", cp)
-		}
-	}
-
-	switch {
-	case s.multiTenant && len(c.AllowedTenants) == 0:
-		bad("Entraweb:AllowedTenants", "required when TenantId is %s: list the tenant ids whose users may sign in, or [\"*\"] for every tenant", s.tenant)
-	case !s.multiTenant && len(c.AllowedTenants) > 0:
-		bad("Entraweb:AllowedTenants", "only applies when TenantId is organizations or common")
-	case slices.Contains(c.AllowedTenants, "*"):
-		if len(c.AllowedTenants) > 1 {
-			bad("Entraweb:AllowedTenants", "\"*\" cannot be combined with tenant ids")
-		}
-	case s.multiTenant:
-		s.allowed = map[string]bool{}
-		for i, t := range c.AllowedTenants {
-			if !isGUID(t) {
-				bad(fmt.Sprintf("Entraweb:AllowedTenants:%d", i), "%q is not a tenant id (GUID)", t)
-			}
-			s.allowed[strings.ToLower(t)] = true
-		}
-	}
-	for i, sc := range c.Scopes {
-		if sc == "" || strings.ContainsAny(sc, " \t\n") {
-			bad(fmt.Sprintf("Entraweb:Scopes:%d", i), "%q is not a single scope", sc)
-		}
-		switch strings.ToLower(sc) {
-		case "openid", "profile", "offline_access", "email":
-			bad(fmt.Sprintf("Entraweb:Scopes:%d", i), "%q is always requested; list only resource scopes such as User.Read", sc)
-		}
-	}
-
-	s.prefix = c.RoutePrefix
-	if s.prefix == "" {
-		s.prefix = "/auth/"
-	}
-	if !strings.HasPrefix(s.prefix, "/") || !strings.HasSuffix(s.prefix, "/") || strings.ContainsAny(s.prefix, "?#\\ ") || strings.Contains(s.prefix, "//") {
-		bad("Entraweb:RoutePrefix", "%q must be a path that starts and ends with /", s.prefix)
-	}
-	s.callbackPath = c.CallbackPath
-	if s.callbackPath == "" {
-		s.callbackPath = s.prefix + "callback"
-	}
-	if !strings.HasPrefix(s.callbackPath, s.prefix) || len(s.callbackPath) == len(s.prefix) || strings.ContainsAny(s.callbackPath, "?#\\ ") {
-		bad("AzureAd:CallbackPath", "%q must be a path under RoutePrefix %q, which Routes serves", s.callbackPath, s.prefix)
-	}
-	s.signedOutPath = c.SignedOutCallbackPath
-	if s.signedOutPath == "" {
-		s.signedOutPath = "/"
-	}
-	if !strings.HasPrefix(s.signedOutPath, "/") || strings.HasPrefix(s.signedOutPath, "//") || strings.ContainsAny(s.signedOutPath, "?#\\ ") {
-		bad("AzureAd:SignedOutCallbackPath", "%q must be an absolute path such as /", s.signedOutPath)
-	}
-
-	if c.PublicBaseURL != "" {
-		pu, err := url.Parse(c.PublicBaseURL)
-		if err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" || pu.RawQuery != "" || pu.Fragment != "" || pu.User != nil {
-			bad("Entraweb:PublicBaseUrl", "%q must be an absolute http(s) URL without query or fragment", c.PublicBaseURL)
-		} else {
-			pu.Path = strings.TrimSuffix(pu.Path, "/")
-			s.publicBase = pu
-		}
-	}
-	for i, p := range c.TrustedProxies {
-		pf, err := netip.ParsePrefix(p)
-		if err != nil {
-			a, err2 := netip.ParseAddr(p)
-			if err2 != nil {
-				bad(fmt.Sprintf("Entraweb:TrustedProxies:%d", i), "%q is not an IP address or CIDR range", p)
-				continue
-			}
-			pf = netip.PrefixFrom(a, a.BitLen())
-		}
-		s.proxies = append(s.proxies, pf.Masked())
-	}
-
-	rs, err := newRoleSet(c.Roles, c.MinimumRole)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	s.roles = rs
-
-	s.idle = c.Session.IdleTimeout.or(time.Hour)
-	s.life = c.Session.Lifetime.or(12 * time.Hour)
-	if s.idle > s.life {
-		bad("Entraweb:Session:IdleTimeout", "%v is longer than Session:Lifetime %v", s.idle, s.life)
-	}
-	for i, k := range append([]Secret{c.Session.Key}, c.Session.PreviousKeys...) {
-		if k == "" {
-			if i > 0 {
-				bad(fmt.Sprintf("Entraweb:Session:PreviousKeys:%d", i-1), "empty key")
-			}
-			continue
-		}
-		key, err := decodeKey(string(k))
-		if err != nil {
-			name := "Entraweb:Session:Key"
-			if i > 0 {
-				name = fmt.Sprintf("Entraweb:Session:PreviousKeys:%d", i-1)
-			}
-			bad(name, "%v", err)
-			continue
-		}
-		s.sessionKeys = append(s.sessionKeys, key)
-	}
-	if c.Session.Key == "" && len(c.Session.PreviousKeys) > 0 {
-		bad("Entraweb:Session:Key", "PreviousKeys are set but Key is not")
-	}
-	s.store = c.Session.Store
-	if s.store == "" && c.Session.RedisURL != "" {
-		s.store = "redis"
-	}
-	switch s.store {
-	case "", "memory", "bolt":
-		if c.Session.RedisURL != "" {
-			bad("Entraweb:Session:RedisUrl", "only applies when Session:Store is redis, not %s", s.store)
-		}
-		if c.Session.KeyPrefix != "" {
-			bad("Entraweb:Session:KeyPrefix", "only applies when Session:Store is redis, not %s", s.store)
-		}
-	case "redis":
-		if c.Store != nil {
-			break // a store built in code replaces the configured one
-		}
-		u := string(c.Session.RedisURL)
-		switch {
-		case u == "":
-			bad("Entraweb:Session:RedisUrl", "missing: the redis store needs a URL such as redis://host:6379/0 (or set ENTRAWEB_REDIS_URL)")
-		case !strings.HasPrefix(u, "redis://") && !strings.HasPrefix(u, "rediss://"):
-			// The URL may hold a password: it is not quoted.
-			bad("Entraweb:Session:RedisUrl", "must start with redis:// or rediss:// (TLS)")
-		}
-		if c.Session.Key == "" {
-			bad("Entraweb:Session:Key", "required with the redis store: every instance must encrypt with the same key, or a session or sign-in started on one instance fails on the others (make one with: openssl rand -base64 32)")
-		}
-	default:
-		bad("Entraweb:Session:Store", "%q: use memory, bolt or redis", c.Session.Store)
-	}
-	return s, errors.Join(errs...)
 }
 
 // decodeKey reads a 32-byte key in standard or URL-safe base64.

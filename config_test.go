@@ -78,6 +78,8 @@ func TestValidateCases(t *testing.T) {
 			c.Session = SessionConfig{Store: "redis", RedisURL: "http://u:pw@cache", Key: testKey}
 		}, "must start with redis://"},
 		{"redis url with bolt", func(c *Config) { c.Session = SessionConfig{Store: "bolt", RedisURL: "redis://cache"} }, "RedisUrl: only applies"},
+		{"bolt without a path", func(c *Config) { c.Session = SessionConfig{Store: "bolt"} }, "Entraweb:Session:Path: required with the bolt store"},
+		{"path without bolt", func(c *Config) { c.Session = SessionConfig{Path: "/tmp/x.db"} }, "Session:Path: only applies"},
 		{"key prefix with memory", func(c *Config) { c.Session = SessionConfig{Store: "memory", KeyPrefix: "x:"} }, "KeyPrefix: only applies"},
 	}
 	for _, tt := range tests {

@@ -102,12 +102,13 @@
 //
 //   - "memory": the default. Sessions end when the process stops, and the
 //     encryption key is random unless Entraweb:Session:Key is set.
-//   - "bolt": a file (Entraweb:Session:Path, default entraweb-sessions.db),
-//     for one process that keeps sessions across restarts. Add
-//     import _ "github.com/entraweb/entraweb/session/boltstore"; once that
-//     package is linked in, bolt becomes the default. Set Session:Key (a
-//     base64 32-byte key: openssl rand -base64 32). Without one, a key is
-//     generated into a file beside the database, with a warning.
+//   - "bolt": a file (Entraweb:Session:Path, required), for one process
+//     that keeps sessions across restarts. Add
+//     import _ "github.com/entraweb/entraweb/session/boltstore". Linking
+//     it in changes no default: configuration must name the store. Set
+//     Session:Key (a base64 32-byte key: openssl rand -base64 32). Without
+//     one, a key is generated into a file beside the database, with a
+//     warning.
 //   - "redis": Redis or Valkey (Entraweb:Session:RedisUrl, or the
 //     ENTRAWEB_REDIS_URL environment variable, which selects this store),
 //     for several instances behind a load balancer without sticky

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -431,6 +432,45 @@ func TestBoltStoreKeepsUsersSignedInAcrossRestarts(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("after a restart the session is gone: %d", resp.StatusCode)
+	}
+}
+
+// TestLinkedBoltStoreChangesNoDefault: this test binary links the bolt
+// store (see the imports); with no store configured, sessions still live in
+// memory, and nothing is written to the working directory.
+func TestLinkedBoltStoreChangesNoDefault(t *testing.T) {
+	if _, ok := session.Opener("bolt"); !ok {
+		t.Fatal("the bolt store is not linked into this test: the test proves nothing")
+	}
+	srv := entratest.NewServer(t, nil)
+	dir := t.TempDir()
+	t.Chdir(dir)
+	cfg := testConfig(srv)
+	cfg.Session = entraweb.SessionConfig{}
+	first := newApp(t, srv, cfg)
+	b := srv.Browser()
+	if resp, _, err := b.Visit(context.Background(), first.url+"/", alice, entratest.DemoPassword); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("sign-in: %v", err)
+	}
+	cookie := sessionCookie(b.AppClient().Jar, first.url)
+	if cookie == nil {
+		t.Fatal("no session cookie")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+		t.Errorf("files written to the working directory: %v", entries)
+	}
+	// A second instance with the same configuration does not know the
+	// session: it was in the first one's memory.
+	second := newApp(t, srv, cfg)
+	req, _ := http.NewRequest("GET", second.url+"/auth/me", nil)
+	req.AddCookie(cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("another instance knew the session (HTTP %d): it was not in memory", resp.StatusCode)
 	}
 }
 

@@ -96,14 +96,7 @@ func (a *Auth) RequireGroup(groupID string, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		msg := "This page is for members of the group " + groupID + "."
-		fix := "Ask " + a.accessContact() + " to add you to the group, then sign in again."
-		if u.GroupsOverage {
-			msg = "You are in more groups than a sign-in token lists, and they could not be read from Microsoft Graph."
-			fix = "Ask " + a.accessContact() + " to grant the app the Graph permission " + a.groupsScope() + " (with admin consent), then sign in again."
-		}
-		a.render(w, r, page{Status: http.StatusForbidden, Code: "forbidden", Title: "Group membership needed", Message: msg, Fix: fix,
-			Links: []link{{a.s.baseURL(r).String() + "/", "Home"}}})
+		a.forbiddenGroup(w, r, u, groupID)
 	}))
 }
 

@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/entraweb/entraweb/internal/origin"
 	"github.com/entraweb/entraweb/session"
 )
 
 // currentUser loads the session of a request and its user; (nil, nil,
 // nil) when nobody is signed in. An error means the store failed, which
 // must never be taken for "signed out".
-func (a *Auth) currentUser(w http.ResponseWriter, r *http.Request) (*User, *session.Session, error) {
+func (a *Auth) currentUser(r *http.Request) (*User, *session.Session, error) {
 	sess, err := a.sessions.Load(r.Context(), r)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
@@ -58,7 +59,7 @@ func (a *Auth) Role(role string) func(http.Handler) http.Handler {
 
 func (a *Auth) require(role string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, _, err := a.currentUser(w, r)
+		u, _, err := a.currentUser(r)
 		if err != nil {
 			a.storeUnavailable(w, r, err)
 			return
@@ -82,7 +83,7 @@ func (a *Auth) require(role string, next http.Handler) http.Handler {
 // challenge answers a request that needs a session and has none.
 func (a *Auth) challenge(w http.ResponseWriter, r *http.Request) {
 	ret := r.URL.RequestURI()
-	if _, ok := safeReturnPath(ret); !ok {
+	if _, ok := origin.SafeReturnPath(ret); !ok {
 		ret = "/"
 	}
 	login := a.loginURL(r, ret)
@@ -91,9 +92,7 @@ func (a *Auth) challenge(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, login, http.StatusFound)
 		return
 	}
-	w.Header().Set("WWW-Authenticate", `Bearer realm="entraweb", error="login_required"`)
-	a.render(w, r, page{Status: http.StatusUnauthorized, Code: "login_required", Title: "Sign-in required",
-		Message: "This needs a signed-in user.", Fix: "Sign in, then try again.", Links: []link{{login, "Sign in"}}})
+	a.loginRequired(w, r, login)
 }
 
 // User returns the signed-in user of r, or nil when nobody is signed in,
@@ -104,6 +103,6 @@ func (a *Auth) User(r *http.Request) (*User, error) {
 	if u := UserFrom(r.Context()); u != nil {
 		return u, nil
 	}
-	u, _, err := a.currentUser(nil, r)
+	u, _, err := a.currentUser(r)
 	return u, err
 }

@@ -24,7 +24,7 @@ type command struct {
 var commands = []command{
 	{"emulator", "serve the local Entra ID emulator (no Azure account needed)", runEmulator},
 	{"demo", "run the demo app, with the emulator built in unless a tenant is configured", runDemo},
-	{"version", "print the versions of entraweb and MSAL Go", runVersion},
+	{"version", "print the versions of entraweb, MSAL Go and Go", runVersion},
 }
 
 func main() {

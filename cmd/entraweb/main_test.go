@@ -36,6 +36,7 @@ func TestUsageExitCodes(t *testing.T) {
 		{"emulator bad config", []string{"emulator", "-config", bad}, 1, `unknown field "nope"`},
 		{"emulator missing config", []string{"emulator", "-config", filepath.Join(t.TempDir(), "none.json")}, 1, "no such file"},
 		{"version", []string{"version"}, 0, "MSAL Go"},
+		{"version names Go", []string{"version"}, 0, "\nGo go1."},
 		{"version stray argument", []string{"version", "x"}, 2, "Usage: entraweb version"},
 		{"demo help", []string{"demo", "-h"}, 0, "-listen"},
 		{"demo bad flag", []string{"demo", "-bogus"}, 2, "flag provided but not defined"},

@@ -5,32 +5,21 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"runtime/debug"
-)
 
-const msalModule = "github.com/AzureAD/microsoft-authentication-library-for-go"
+	"github.com/entraweb/entraweb/internal/demo"
+)
 
 func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: entraweb version\n\nPrints the versions of entraweb, Go and MSAL Go in this binary.")
+		fmt.Fprintln(stderr, "Usage: entraweb version\n\nPrints the versions of entraweb, MSAL Go and Go in this binary.")
 	}
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
-	self, msal := "(devel)", "(not linked)"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if v := bi.Main.Version; v != "" {
-			self = v
-		}
-		for _, d := range bi.Deps {
-			if d.Path == msalModule {
-				msal = d.Version
-			}
-		}
-	}
-	fmt.Fprintf(stdout, "entraweb %s\nMSAL Go %s\n", self, msal)
+	v := demo.BuildVersions() // the same versions the demo's pages show
+	fmt.Fprintf(stdout, "entraweb %s\nMSAL Go %s\nGo %s\n", v.Entraweb, v.MSAL, v.Go)
 	return 0
 }
 

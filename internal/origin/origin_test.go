@@ -1,18 +1,15 @@
-package entraweb
+package origin
 
 import (
 	"crypto/tls"
 	"net/http/httptest"
+	"net/netip"
+	"net/url"
 	"testing"
 )
 
 func TestBaseURL(t *testing.T) {
-	cfg := goodConfig()
-	cfg.TrustedProxies = []string{"10.0.0.0/8", "::1"}
-	s, err := cfg.validate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := &Trust{Proxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}}
 	tests := []struct {
 		name    string
 		remote  string
@@ -43,17 +40,16 @@ func TestBaseURL(t *testing.T) {
 			for k, v := range tt.headers {
 				r.Header.Set(k, v)
 			}
-			if got := s.baseURL(r).String(); got != tt.want {
+			if got := s.BaseURL(r).String(); got != tt.want {
 				t.Errorf("baseURL = %s, want %s", got, tt.want)
 			}
 		})
 	}
-	cfg.PublicBaseURL = "https://configured.example/app/"
-	s, _ = cfg.validate()
+	s.PublicBase, _ = url.Parse("https://configured.example/app")
 	r := httptest.NewRequest("GET", "http://app.example/x", nil)
 	r.RemoteAddr = "10.0.0.1:1"
 	r.Header.Set("X-Forwarded-Host", "other.example")
-	if got := s.baseURL(r).String(); got != "https://configured.example/app" {
+	if got := s.BaseURL(r).String(); got != "https://configured.example/app" {
 		t.Errorf("PublicBaseURL did not win: %s", got)
 	}
 }
@@ -61,12 +57,7 @@ func TestBaseURL(t *testing.T) {
 func FuzzForwardedHeaders(f *testing.F) {
 	f.Add("https", "public.example", "/p", `for=1.2.3.4;proto=https;host=h`)
 	f.Add("http, https", "a, b:80", "//x", `proto="https"`)
-	cfg := goodConfig()
-	cfg.TrustedProxies = []string{"0.0.0.0/0"}
-	s, err := cfg.validate()
-	if err != nil {
-		f.Fatal(err)
-	}
+	s := &Trust{Proxies: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}}
 	f.Fuzz(func(t *testing.T, proto, host, prefix, fwd string) {
 		r := httptest.NewRequest("GET", "http://app.example/x", nil)
 		r.RemoteAddr = "10.0.0.1:1"
@@ -74,11 +65,11 @@ func FuzzForwardedHeaders(f *testing.F) {
 		r.Header["X-Forwarded-Host"] = []string{host}
 		r.Header["X-Forwarded-Prefix"] = []string{prefix}
 		r.Header["Forwarded"] = []string{fwd}
-		u := s.baseURL(r)
+		u := s.BaseURL(r)
 		if u.Scheme != "http" && u.Scheme != "https" {
 			t.Fatalf("scheme %q", u.Scheme)
 		}
-		if !validHost(u.Host) && u.Host != "app.example" {
+		if !ValidHost(u.Host) && u.Host != "app.example" {
 			t.Fatalf("host %q", u.Host)
 		}
 		if u.Path != "" && !validPrefix(u.Path) {

@@ -1,4 +1,8 @@
-package entraweb
+// Package origin works out what a browser sees of a request behind any
+// proxies: the app's external base URL (believing X-Forwarded-* and
+// Forwarded only from trusted proxies) and whether it is https, and it
+// checks the return paths that sign-in sends a browser back to.
+package origin
 
 import (
 	"net"
@@ -8,7 +12,16 @@ import (
 	"strings"
 )
 
-// baseURL is the app's external URL as the browser sees it (scheme, host
+// Trust says whose word about the external URL is believed.
+type Trust struct {
+	// PublicBase, when set, is the external URL, whatever the request
+	// says. Its Path has no trailing slash.
+	PublicBase *url.URL
+	// Proxies are the peers whose forwarded headers are believed.
+	Proxies []netip.Prefix
+}
+
+// BaseURL is the app's external URL as the browser sees it (scheme, host
 // and any path prefix a proxy strips), without a trailing slash.
 //
 // A configured PublicBaseURL wins. Otherwise X-Forwarded-Proto, -Host and
@@ -16,16 +29,16 @@ import (
 // request comes straight from a configured trusted proxy; from anyone else
 // they are ignored, since a client can send them too. Where a header holds
 // a list, the last entry is the one the trusted proxy added.
-func (s *settings) baseURL(r *http.Request) *url.URL {
-	if s.publicBase != nil {
-		u := *s.publicBase
+func (s *Trust) BaseURL(r *http.Request) *url.URL {
+	if s.PublicBase != nil {
+		u := *s.PublicBase
 		return &u
 	}
 	u := &url.URL{Scheme: "http", Host: r.Host}
 	if r.TLS != nil {
 		u.Scheme = "https"
 	}
-	if !s.fromTrustedProxy(r) {
+	if !s.FromTrustedProxy(r) {
 		return u
 	}
 	proto, host, prefix := "", "", ""
@@ -42,7 +55,7 @@ func (s *settings) baseURL(r *http.Request) *url.URL {
 	if p := strings.ToLower(proto); p == "http" || p == "https" {
 		u.Scheme = p
 	}
-	if validHost(host) {
+	if ValidHost(host) {
 		u.Host = host
 	}
 	if validPrefix(prefix) {
@@ -51,20 +64,21 @@ func (s *settings) baseURL(r *http.Request) *url.URL {
 	return u
 }
 
-// secure reports whether the browser reached the app over https. It is
+// Secure reports whether the browser reached the app over https. It is
 // asked on every request, so it reads only the scheme.
-func (s *settings) secure(r *http.Request) bool {
-	if s.publicBase != nil {
-		return s.publicBase.Scheme == "https"
+func (s *Trust) Secure(r *http.Request) bool {
+	if s.PublicBase != nil {
+		return s.PublicBase.Scheme == "https"
 	}
-	if s.fromTrustedProxy(r) {
-		return s.baseURL(r).Scheme == "https"
+	if s.FromTrustedProxy(r) {
+		return s.BaseURL(r).Scheme == "https"
 	}
 	return r.TLS != nil
 }
 
-func (s *settings) fromTrustedProxy(r *http.Request) bool {
-	if len(s.proxies) == 0 {
+// FromTrustedProxy reports whether the request's peer is a trusted proxy.
+func (s *Trust) FromTrustedProxy(r *http.Request) bool {
+	if len(s.Proxies) == 0 {
 		return false
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -76,7 +90,7 @@ func (s *settings) fromTrustedProxy(r *http.Request) bool {
 		return false
 	}
 	a = a.Unmap()
-	for _, p := range s.proxies {
+	for _, p := range s.Proxies {
 		if p.Contains(a) {
 			return true
 		}
@@ -112,8 +126,8 @@ func parseForwarded(vals []string) (proto, host string) {
 	return proto, host
 }
 
-// validHost accepts host or host:port with a DNS name or an IP literal.
-func validHost(h string) bool {
+// ValidHost accepts host or host:port with a DNS name or an IP literal.
+func ValidHost(h string) bool {
 	if h == "" || len(h) > 255 {
 		return false
 	}

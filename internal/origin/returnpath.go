@@ -1,15 +1,15 @@
-package entraweb
+package origin
 
 import (
 	"net/url"
 	"strings"
 )
 
-// safeReturnPath accepts a place to come back to after sign-in only if it
+// SafeReturnPath accepts a place to come back to after sign-in only if it
 // is a path on this app: it must start with a single "/", and nothing in
 // it may make a browser leave the origin ("//host", "/\host", a scheme,
 // control characters, or their percent-encoded forms).
-func safeReturnPath(p string) (string, bool) {
+func SafeReturnPath(p string) (string, bool) {
 	if p == "" || len(p) > 2048 || p[0] != '/' {
 		return "", false
 	}

@@ -1,4 +1,4 @@
-package entraweb
+package origin
 
 import (
 	"net/url"
@@ -13,12 +13,12 @@ func TestSafeReturnPath(t *testing.T) {
 		"/%0d%0aX:1", " /x", "/x\x00", "http:/evil.example", "///evil.example", "/%", "/a%2",
 	}
 	for _, p := range good {
-		if _, ok := safeReturnPath(p); !ok {
+		if _, ok := SafeReturnPath(p); !ok {
 			t.Errorf("%q refused", p)
 		}
 	}
 	for _, p := range bad {
-		if _, ok := safeReturnPath(p); ok {
+		if _, ok := SafeReturnPath(p); ok {
 			t.Errorf("%q accepted", p)
 		}
 	}
@@ -32,7 +32,7 @@ func FuzzReturnPath(f *testing.F) {
 	}
 	base, _ := url.Parse("https://app.example/base/")
 	f.Fuzz(func(t *testing.T, p string) {
-		got, ok := safeReturnPath(p)
+		got, ok := SafeReturnPath(p)
 		if !ok {
 			return
 		}

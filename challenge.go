@@ -1,0 +1,151 @@
+package entraweb
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/entraweb/entraweb/internal/origin"
+)
+
+// Challenge answers a request whose handler got an error from
+// AccessToken. For ErrInteractionRequired it starts a new sign-in that
+// asks for the missing scopes (incremental consent) and carries any claims
+// challenge, then comes back to the same page; an API call gets 401 JSON
+// with the login_url instead. Other errors get a 503 (session store
+// down), 502 (provider down) or 500 page. It reports whether it wrote a
+// response (always, for a non-nil err).
+func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool {
+	if err == nil {
+		return false
+	}
+	var ire *InteractionRequiredError
+	switch {
+	case errors.As(err, &ire):
+		a.log.Info("entraweb: sign-in needed for a token", "scopes", strings.Join(ire.Scopes, " "), "claims_challenge", ire.Claims != "")
+		ret := r.URL.RequestURI()
+		if _, ok := origin.SafeReturnPath(ret); !ok {
+			ret = "/"
+		}
+		login := a.loginURL(r, ret) + "&req=" + url.QueryEscape(a.sealStepUp(ire.Scopes, ire.Claims))
+		if mayRedirectToSignIn(r) {
+			w.Header().Set("Cache-Control", "no-store")
+			http.Redirect(w, r, login, http.StatusFound)
+			return true
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="entraweb", error="interaction_required"`)
+		a.render(w, r, page{Problem: Problem{Status: http.StatusUnauthorized, Code: "interaction_required", Title: "Sign-in required",
+			Message: "This needs you to sign in again (consent or a fresh sign-in).", Links: []Link{{login, "Sign in"}}}})
+	case errors.Is(err, ErrNotSignedIn):
+		a.challenge(w, r)
+	case errors.Is(err, ErrStoreUnavailable):
+		a.storeUnavailable(w, r, err)
+	case errors.Is(err, ErrProviderUnavailable):
+		a.providerUnavailable(w, r, err)
+	default:
+		a.tokenFailed(w, r, err)
+	}
+	return true
+}
+
+// stepUp is what a challenge asks the next sign-in for. It travels sealed
+// in the login URL, so a link made by someone else cannot make a user
+// consent to scopes the app never asked for.
+type stepUp struct {
+	Scopes  []string `json:"s"`
+	Claims  string   `json:"c,omitempty"`
+	Expires int64    `json:"x"`
+}
+
+func (a *Auth) sealStepUp(scopes []string, claims string) string {
+	b, _ := json.Marshal(stepUp{Scopes: scopes, Claims: claims, Expires: a.s.now().Add(10 * time.Minute).Unix()})
+	return base64.RawURLEncoding.EncodeToString(a.pending.box.Seal(b, []byte("entraweb-step-up")))
+}
+
+func (a *Auth) openStepUp(v string) (*stepUp, bool) {
+	if v == "" || len(v) > 8192 {
+		return nil, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil {
+		return nil, false
+	}
+	pt, err := a.pending.box.Open(raw, []byte("entraweb-step-up"))
+	if err != nil {
+		return nil, false
+	}
+	var su stepUp
+	if json.Unmarshal(pt, &su) != nil || a.s.now().Unix() >= su.Expires {
+		return nil, false
+	}
+	return &su, true
+}
+
+// ClaimsChallenge reads a resource's answer: when it is a 401 with a
+// claims challenge (WWW-Authenticate: Bearer ... error="insufficient_claims",
+// claims="..."), as Microsoft Graph sends under Conditional Access or
+// continuous access evaluation, it returns an InteractionRequiredError to
+// pass to Challenge, which signs the user in again with those claims.
+// Otherwise it returns nil.
+//
+//	if err := auth.ClaimsChallenge(resp, "User.Read"); err != nil {
+//		auth.Challenge(w, r, err)
+//		return
+//	}
+func (a *Auth) ClaimsChallenge(resp *http.Response, scopes ...string) error {
+	if resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		return nil
+	}
+	for _, h := range resp.Header.Values("WWW-Authenticate") {
+		params := parseAuthParams(h)
+		if params["error"] != "insufficient_claims" || params["claims"] == "" {
+			continue
+		}
+		claims := params["claims"]
+		if b, err := base64.StdEncoding.DecodeString(claims); err == nil {
+			claims = string(b)
+		} else if b, err := base64.RawURLEncoding.DecodeString(claims); err == nil {
+			claims = string(b)
+		}
+		if len(claims) > 4096 || !strings.HasPrefix(strings.TrimSpace(claims), "{") {
+			return nil
+		}
+		return &InteractionRequiredError{Scopes: scopes, Claims: claims, Cause: errors.New("the resource asked for more claims (a claims challenge)")}
+	}
+	return nil
+}
+
+// parseAuthParams reads the auth-params of a Bearer challenge:
+// key="value" pairs separated by commas.
+func parseAuthParams(h string) map[string]string {
+	out := map[string]string{}
+	scheme, rest, _ := strings.Cut(strings.TrimSpace(h), " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return out
+	}
+	for rest != "" {
+		rest = strings.TrimLeft(rest, " ,")
+		k, v, ok := strings.Cut(rest, "=")
+		if !ok {
+			break
+		}
+		k = strings.ToLower(strings.TrimSpace(k))
+		if strings.HasPrefix(v, `"`) {
+			end := strings.Index(v[1:], `"`)
+			if end < 0 {
+				break
+			}
+			out[k] = v[1 : 1+end]
+			rest = v[2+end:]
+		} else {
+			val, tail, _ := strings.Cut(v, ",")
+			out[k] = strings.TrimSpace(val)
+			rest = tail
+		}
+	}
+	return out
+}
