@@ -15,6 +15,7 @@ var aadCodes = map[int]struct{ oauth, message string }{
 	50011:   {"invalid_request", "The redirect URI specified in the request does not match the redirect URIs configured for the application."},
 	50020:   {"invalid_request", "User account from identity provider does not exist in tenant and cannot access the application in that tenant."},
 	50034:   {"invalid_request", "The user account does not exist in this directory."},
+	50049:   {"invalid_instance", "Unknown or invalid instance."},
 	50057:   {"invalid_request", "The user account is disabled."},
 	50058:   {"login_required", "A silent sign-in request was sent but no user is signed in."},
 	50059:   {"invalid_request", "No tenant-identifying information found in either the request or implied by any provided credentials."},
@@ -79,6 +80,19 @@ func (e *aadError) oauthError() string {
 		return c.oauth
 	}
 	return "access_denied"
+}
+
+// reason is the error in a few words for the log: its detail, or the
+// table's message when it has none. Details name parameters, clients and
+// users, never a secret, code or token.
+func (e *aadError) reason() string {
+	if e.detail != "" {
+		return e.detail
+	}
+	if c, ok := aadCodes[e.code]; ok {
+		return c.message
+	}
+	return "refused"
 }
 
 func (e *aadError) description() string {

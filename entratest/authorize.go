@@ -49,16 +49,44 @@ type authCode struct {
 	expires     time.Time
 }
 
-// ssoState is the emulator's SSO cookie, sealed.
+// ssoState is the emulator's SSO cookie, sealed. SID names the session:
+// every ID token issued in it carries it as sid, and front-channel logout
+// sends it to the apps.
 type ssoState struct {
 	OID      string `json:"o"`
+	TID      string `json:"t,omitempty"` // the user's tenant, whose issuer front-channel logout names
 	SID      string `json:"s"`
 	AuthTime int64  `json:"a"`
 	Expires  int64  `json:"x"`
 	Gen      int64  `json:"g,omitempty"` // the user's revocation count when the session began
+	// Apps are the client ids signed in during the session, oldest first:
+	// logout finds the app of a bare post_logout_redirect_uri among them
+	// and signs them all out through their front-channel logout URLs.
+	Apps []string `json:"p,omitempty"`
 }
 
 const ssoCookie = "ESTSAUTH"
+
+// maxSSOApps bounds the apps an SSO cookie remembers, so that it stays far
+// below the 4 KB browsers allow a cookie; the oldest are forgotten first.
+const maxSSOApps = 20
+
+// addApp records a sign-in to clientID as the session's latest.
+func (st *ssoState) addApp(clientID string) {
+	st.Apps = slices.DeleteFunc(st.Apps, func(c string) bool { return c == clientID })
+	st.Apps = append(st.Apps, clientID)
+	if n := len(st.Apps) - maxSSOApps; n > 0 {
+		st.Apps = slices.Delete(st.Apps, 0, n)
+	}
+}
+
+// saveSSO sets the SSO cookie to st. A response sets it once: an earlier
+// Set-Cookie of the same response is replaced, not followed by a second.
+func (s *Server) saveSSO(w http.ResponseWriter, r *http.Request, st *ssoState) {
+	h := w.Header()
+	h["Set-Cookie"] = slices.DeleteFunc(h["Set-Cookie"], func(c string) bool { return strings.HasPrefix(c, ssoCookie+"=") })
+	http.SetCookie(w, ssoCookieFor(r, s.seal.seal("sso", st), 0))
+}
 
 // ssoCookieFor is the SSO cookie as the request's transport allows: Secure
 // and SameSite=None on TLS, as the platform sets it; Lax on the plain-HTTP
@@ -214,7 +242,7 @@ func redirectAllowed(registered []string, ru string) bool {
 		return true
 	}
 	u, err := url.Parse(ru)
-	if err != nil || u.Scheme != "http" || !isLoopback(u.Hostname()) || u.Port() == "" {
+	if err != nil || u.Scheme != "http" || !isLoopback(u.Hostname()) || !validPort(u.Port()) {
 		return false
 	}
 	for _, reg := range registered {
@@ -233,20 +261,39 @@ func redirectAllowed(registered []string, ru string) bool {
 	return false
 }
 
-// ssoUser is the user of the browser's SSO session, if it is still good.
-func (s *Server) ssoUser(r *http.Request, wd *world) *userRef {
+// validPort reports whether p is a TCP port as a URI should write it:
+// decimal digits without a leading zero, 1 to 65535. url.Parse lets
+// ":99999" and ":09" through, which no browser would send.
+func validPort(p string) bool {
+	if p == "" || len(p) > 5 || p[0] == '0' || strings.Trim(p, "0123456789") != "" {
+		return false
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n <= 65535
+}
+
+// ssoSession is the browser's SSO session and its user, if it is still
+// good: sealed here, not expired, and its user neither disabled nor
+// revoked since.
+func (s *Server) ssoSession(r *http.Request, wd *world) (*ssoState, *userRef) {
 	c, err := r.Cookie(ssoCookie)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	var st ssoState
 	if s.seal.open("sso", c.Value, &st) != nil || s.now().Unix() >= st.Expires {
-		return nil
+		return nil, nil
 	}
 	u := wd.usersOID[st.OID]
 	if u == nil || u.Disabled || s.revokedGen(u.ObjectID, st.Gen) {
-		return nil
+		return nil, nil
 	}
+	return &st, u
+}
+
+// ssoUser is the user of the browser's SSO session, if it is still good.
+func (s *Server) ssoUser(r *http.Request, wd *world) *userRef {
+	_, u := s.ssoSession(r, wd)
 	return u
 }
 
@@ -286,22 +333,28 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	wd := s.world.Load()
 	name := strings.TrimSpace(r.PostForm.Get("username"))
 	u := wd.users[strings.ToLower(name)]
+	// The typed username is not logged when it names no one: people type
+	// their password into the wrong box.
+	refused := func(msg string, args ...any) {
+		s.log.Info("entratest: sign-in refused", append([]any{"client_id", req.ClientID}, args...)...)
+		s.signInPage(w, r, req, msg)
+	}
 	if pick := r.PostForm.Get("pick"); pick != "" {
 		u = wd.usersOID[strings.ToLower(pick)]
 		if u == nil {
-			s.signInPage(w, r, req, "That account is not in this directory.")
+			refused("That account is not in this directory.", "reason", "the picked account is not in the directory")
 			return
 		}
 	} else {
 		switch {
 		case name == "":
-			s.signInPage(w, r, req, "Enter a valid email address, phone number, or Skype name.")
+			refused("Enter a valid email address, phone number, or Skype name.", "reason", "no username")
 			return
 		case u == nil:
-			s.signInPage(w, r, req, "AADSTS50034: This username may be incorrect. Make sure you typed it correctly.")
+			refused("AADSTS50034: This username may be incorrect. Make sure you typed it correctly.", "aadsts", 50034, "reason", "unknown username")
 			return
 		case !constantEqual(r.PostForm.Get("password"), u.Password):
-			s.signInPage(w, r, req, "AADSTS50126: Your account or password is incorrect.")
+			refused("AADSTS50126: Your account or password is incorrect.", "aadsts", 50126, "reason", "wrong password", "username", u.Username)
 			return
 		}
 	}
@@ -310,10 +363,20 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	st := ssoState{OID: u.ObjectID, SID: newGUID(), AuthTime: now.Unix(),
-		Expires: now.Add(s.cfgLifetime(wd.cfg.SessionLifetime, 24*time.Hour)).Unix(), Gen: s.revocationGen(u.ObjectID)}
-	http.SetCookie(w, ssoCookieFor(r, s.seal.seal("sso", st), 0))
-	s.finishWith(w, r, req, u, st.SID, st.AuthTime, true)
+	// Signing in again as the session's user (prompt=login) renews the
+	// session rather than starting another: its sid and its apps stay, so
+	// the apps signed in before are still signed out with it.
+	st, cur := s.ssoSession(r, wd)
+	if cur == nil || cur.ObjectID != u.ObjectID {
+		st = &ssoState{OID: u.ObjectID, TID: u.tenant.ID, SID: newGUID(), Gen: s.revocationGen(u.ObjectID)}
+	}
+	st.AuthTime = now.Unix()
+	st.Expires = now.Add(s.cfgLifetime(wd.cfg.SessionLifetime, 24*time.Hour)).Unix()
+	// The session exists from here on, whatever becomes of this sign-in
+	// (consent, an error page); finishWith replaces the cookie when it
+	// records the app.
+	s.saveSSO(w, r, st)
+	s.finishWith(w, r, req, u, st, true)
 }
 
 // handleConsent is the consent form's POST.
@@ -326,6 +389,7 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 	u := wd.usersOID[req.Authenticated]
 	sso := s.ssoUser(r, wd)
 	if u == nil || sso == nil || sso.ObjectID != u.ObjectID {
+		s.log.Info("entratest: consent refused", "client_id", req.ClientID, "reason", "the SSO session ended before consent")
 		s.signInPage(w, r, req, "Your session has ended; sign in again.")
 		return
 	}
@@ -365,19 +429,21 @@ func (s *Server) openForm(w http.ResponseWriter, r *http.Request) (*authRequest,
 
 // finish completes a sign-in for the SSO session's user.
 func (s *Server) finish(w http.ResponseWriter, r *http.Request, req *authRequest, u *userRef, interactive bool) {
-	var st ssoState
-	if c, err := r.Cookie(ssoCookie); err == nil {
-		s.seal.open("sso", c.Value, &st)
+	st, cur := s.ssoSession(r, s.world.Load())
+	if cur == nil || cur.ObjectID != u.ObjectID {
+		// The session ended between the caller's check and here: a session
+		// of this sign-in alone.
+		now := s.now()
+		st = &ssoState{OID: u.ObjectID, TID: u.tenant.ID, SID: newGUID(), AuthTime: now.Unix(),
+			Expires: now.Add(s.cfgLifetime(s.world.Load().cfg.SessionLifetime, 24*time.Hour)).Unix(), Gen: s.revocationGen(u.ObjectID)}
 	}
-	if st.OID != u.ObjectID {
-		st = ssoState{SID: newGUID(), AuthTime: s.now().Unix()}
-	}
-	s.finishWith(w, r, req, u, st.SID, st.AuthTime, interactive)
+	s.finishWith(w, r, req, u, st, interactive)
 }
 
 // finishWith checks that the user may use the app, asks for consent when
-// needed, and sends the code to the app.
-func (s *Server) finishWith(w http.ResponseWriter, r *http.Request, req *authRequest, u *userRef, sid string, authTime int64, interactive bool) {
+// needed, and sends the code to the app, recording the app in the SSO
+// session st.
+func (s *Server) finishWith(w http.ResponseWriter, r *http.Request, req *authRequest, u *userRef, st *ssoState, interactive bool) {
 	wd := s.world.Load()
 	client := wd.apps[req.ClientID]
 	a, _ := wd.resolve(req.Tenant)
@@ -408,12 +474,14 @@ func (s *Server) finishWith(w http.ResponseWriter, r *http.Request, req *authReq
 		s.redirectError(w, r, req, newErr(0, code, ""))
 		return
 	}
-	code, e := s.newCode(req, u, sid, authTime)
+	code, e := s.newCode(req, u, st.SID, st.AuthTime)
 	if e != nil {
 		s.redirectError(w, r, req, e)
 		return
 	}
-	s.respond(w, req, url.Values{"code": {code}, "session_state": {sid}})
+	st.addApp(client.ClientID)
+	s.saveSSO(w, r, st)
+	s.respond(w, req, url.Values{"code": {code}, "session_state": {st.SID}})
 }
 
 func tenantName(t *Tenant) string {
@@ -471,7 +539,8 @@ func (s *Server) respond(w http.ResponseWriter, req *authRequest, v url.Values) 
 
 // redirectError sends an error to the app's redirect URI.
 func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, req *authRequest, e *aadError) {
-	s.log.Info("entratest: authorize error", "aadsts", e.code, "client_id", req.ClientID)
+	s.log.Info("entratest: authorize refused", "aadsts", e.code, "error", e.oauthError(), "client_id", req.ClientID,
+		"redirect_uri", req.RedirectURI, "reason", e.reason())
 	trace, corr := newGUID(), newGUID()
 	v := url.Values{
 		"error":             {e.oauthError()},

@@ -94,6 +94,12 @@ type App struct {
 	RedirectURIs []string `json:"redirectUris,omitempty"`
 	// PostLogoutRedirectURIs may be used after sign-out, besides RedirectURIs.
 	PostLogoutRedirectURIs []string `json:"postLogoutRedirectUris,omitempty"`
+	// FrontChannelLogoutURL is the app's front-channel logout URL: when a
+	// browser signs out at the emulator, the logout page loads it in a
+	// hidden iframe, with iss and sid appended, for every app signed in
+	// during that SSO session. An absolute http(s) URL; https unless the
+	// host is loopback.
+	FrontChannelLogoutURL string `json:"frontChannelLogoutUrl,omitempty"`
 	// PublicClient allows token requests without a client credential.
 	PublicClient bool `json:"publicClient,omitempty"`
 	// MultiTenant lets users of every tenant sign in (and the app use the
@@ -458,6 +464,11 @@ func (c *Config) normalize() error {
 					bad("%s: redirect URI %q: plain http is only allowed for localhost and 127.0.0.1", ap, u)
 				}
 			}
+			if a.FrontChannelLogoutURL != "" {
+				if err := checkFrontChannelURL(a.FrontChannelLogoutURL); err != nil {
+					bad("%s.frontChannelLogoutUrl: %v", ap, err)
+				}
+			}
 			roleSeen := map[string]bool{}
 			for i := range a.AppRoles {
 				r := &a.AppRoles[i]
@@ -545,6 +556,31 @@ func parseCertPEM(s string) (*x509.Certificate, error) {
 		return nil, errors.New("not a PEM CERTIFICATE block")
 	}
 	return x509.ParseCertificate(blk.Bytes)
+}
+
+// hostRE is a DNS name or an IPv4 address: what a Content-Security-Policy
+// source can name. The logout page allows the frames of front-channel
+// logout URLs by origin, and CSP has no syntax for an IPv6 literal.
+var hostRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
+
+// checkFrontChannelURL validates a front-channel logout URL. It is loaded
+// in a frame of an https page, so plain http is only allowed where
+// browsers treat it as secure: on loopback.
+func checkFrontChannelURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Opaque != "":
+		return fmt.Errorf("%q must be an absolute http(s) URL", raw)
+	case u.User != nil || u.Fragment != "" || strings.Contains(raw, "#"):
+		return fmt.Errorf("%q must have neither user info nor a fragment", raw)
+	case u.Port() != "" && !validPort(u.Port()):
+		return fmt.Errorf("%q: the port must be a number from 1 to 65535", raw)
+	case !hostRE.MatchString(u.Hostname()):
+		return fmt.Errorf("%q: the host must be a DNS name or an IPv4 address (use localhost rather than [::1])", raw)
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return fmt.Errorf("%q: plain http is only allowed for localhost and 127.0.0.1; use https", raw)
+	}
+	return nil
 }
 
 func isLoopback(host string) bool {

@@ -11,6 +11,7 @@ import (
 func (s *Server) tenantOf(w http.ResponseWriter, r *http.Request, wd *world) (authority, bool) {
 	a, ok := wd.resolve(r.PathValue("tenant"))
 	if !ok {
+		s.log.Info("entratest: unknown tenant", "aadsts", 90002, "path", clip(r.URL.Path))
 		s.writeJSONError(w, r, newErr(http.StatusBadRequest, 90002, "Tenant '"+clip(r.PathValue("tenant"))+"' not found."))
 	}
 	return a, ok
@@ -86,10 +87,15 @@ func (s *Server) handleInstance(w http.ResponseWriter, r *http.Request) {
 	u, err := url.Parse(ae)
 	host := strings.TrimPrefix(s.URL, "https://")
 	if err != nil || u.Scheme != "https" || !strings.EqualFold(u.Host, host) {
+		// MSAL asks this when instance discovery is left on: the fix is in
+		// the app (WithInstanceDiscovery(false)), so say what was asked.
+		e := newErr(http.StatusBadRequest, 50049, "")
+		s.log.Info("entratest: instance discovery refused", "aadsts", e.code, "error", e.oauthError(),
+			"authorization_endpoint", clip(ae), "reason", "not an https URL of this emulator's host "+host)
 		writeJSON(w, http.StatusBadRequest, map[string]any{
-			"error":             "invalid_instance",
-			"error_description": "AADSTS50049: Unknown or invalid instance.",
-			"error_codes":       []int{50049},
+			"error":             e.oauthError(),
+			"error_description": e.description(),
+			"error_codes":       []int{e.code},
 		})
 		return
 	}

@@ -82,7 +82,7 @@
 //	GET  /discovery/v2.0/keys                    JWKS
 //	GET  /oauth2/v2.0/authorize                  code flow: state, nonce, PKCE, prompt, login_hint, response_mode query, fragment or form_post
 //	POST /oauth2/v2.0/token                      authorization_code, refresh_token, client_credentials; claims (acrs)
-//	GET  /oauth2/v2.0/logout                     ends the SSO session
+//	GET  /oauth2/v2.0/logout                     ends the SSO session; front-channel logout; post_logout_redirect_uri
 //
 // and at the root: GET /common/discovery/instance (MSAL's instance
 // discovery), /oidc/userinfo, and a minimal Microsoft Graph (GraphURL):
@@ -103,7 +103,31 @@
 // The sign-in page lists the tenant's test users to pick from and takes a
 // username and password. A cookie keeps the browser signed in, so the next
 // sign-in is silent; prompt=login shows the page again, prompt=none without
-// a session answers login_required.
+// a session answers login_required. The cookie also remembers the apps
+// signed in during the session (the latest 20).
+//
+// # Sign-out
+//
+// The logout endpoint ends the browser's SSO session. Its
+// post_logout_redirect_uri is followed only when it is registered (as a
+// redirect URI or post-logout redirect URI; http loopback with any port)
+// by the app named by client_id or id_token_hint (an ID token the emulator
+// signed, even expired) or, when neither is sent (MSAL.js, MSAL Python),
+// by an app signed in during the SSO session. Otherwise the "signed out"
+// page stays and says why. An App's FrontChannelLogoutURL is loaded in a
+// hidden iframe of that page, with ?iss=<issuer of the user's
+// tenant>&sid=<session id> appended, for every app signed in during the
+// session; the page's CSP allows frames from those origins only, and a
+// refresh then takes the browser on to the post_logout_redirect_uri. Every
+// ID token of one SSO session carries that session id as its sid claim
+// (and session_state in the authorization response); a new sign-in as
+// another user starts a new session, signing in again as the same user
+// (prompt=login) keeps it.
+//
+// Options.Logger receives one line at Info level for every refused request
+// (sign-in, authorize, token, logout not redirected, instance discovery,
+// unknown tenant, Graph, fault knobs) with structured keys such as aadsts,
+// client_id and reason; never a secret, code, token or password.
 //
 // Tokens are RS256 with a kid: v2.0 ID tokens with the platform's claims
 // (oid, tid, sub, preferred_username, name, nonce, sid, roles, groups or
@@ -133,6 +157,7 @@
 //	50011    (error page)           redirect URI not registered
 //	50020    (error page)           user of another tenant and a single-tenant app
 //	50034    (sign-in page)         unknown username; invalid_grant at the token endpoint
+//	50049    invalid_instance       instance discovery for a host other than the emulator's
 //	50057    (error page)           account disabled
 //	50058    login_required         prompt=none without a session
 //	50059    invalid_request        client credentials on organizations or common

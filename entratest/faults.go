@@ -219,6 +219,7 @@ func (s *Server) instrument(ep Endpoint, h http.HandlerFunc) http.Handler {
 			status = http.StatusServiceUnavailable
 		}
 		if status != 0 {
+			s.log.Info("entratest: request failed by a fault knob", "endpoint", ep.String(), "status", status, "aadsts", 90033)
 			w.Header().Set("Retry-After", "1")
 			s.writeJSONError(w, r, &aadError{status: status, code: 90033})
 			return

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -251,7 +252,7 @@ func FuzzClientAssertion(f *testing.F) {
 
 // loopbackOrExact is the redirect URI rule written apart from the
 // emulator: the registered string exactly, or an http loopback one with
-// only a port added.
+// only a port added (1 to 65535, written without leading zeros).
 func loopbackOrExact(registered []string, ru string) bool {
 	if slices.Contains(registered, ru) {
 		return true
@@ -263,7 +264,8 @@ func loopbackOrExact(registered []string, ru string) bool {
 				continue
 			}
 			port, tail, ok := strings.Cut(strings.TrimPrefix(ru, "http://"+host+":"), "/")
-			if ok && strings.HasPrefix(ru, "http://"+host+":") && port != "" && strings.Trim(port, "0123456789") == "" && tail == rest {
+			n, err := strconv.ParseUint(port, 10, 16)
+			if ok && strings.HasPrefix(ru, "http://"+host+":") && err == nil && n > 0 && strconv.FormatUint(n, 10) == port && tail == rest {
 				return true
 			}
 		}

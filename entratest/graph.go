@@ -25,6 +25,7 @@ func (c *graphCaller) anyOf(perms ...string) bool {
 }
 
 func (s *Server) graphError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	s.log.Info("entratest: graph request refused", "path", clip(r.URL.Path), "status", status, "code", code, "reason", msg)
 	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="`+s.URL+`/common/oauth2/authorize", client_id="`+GraphAppID+`"`)
 	}

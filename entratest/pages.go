@@ -15,7 +15,8 @@ import (
 var pages = template.Must(template.New("").Parse(`
 {{define "head"}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
+{{with .Refresh}}<meta http-equiv="refresh" content="{{.}}">
+{{end}}<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title>
 <style>
 body{margin:0;background:#f2f2f2;font-family:"Segoe UI","Helvetica Neue",Arial,sans-serif;color:#1b1b1b}
@@ -90,6 +91,8 @@ Message: {{.Message}}</div>
 <h1>You signed out of your account</h1>
 <p>It’s a good idea to close all browser windows.</p>
 {{if .Note}}<p class="error">{{.Note}}</p>{{end}}
+{{range .Frames}}<iframe hidden title="Front-channel logout" src="{{.}}"></iframe>
+{{end}}{{with .Continue}}<p>Returning you to the application… <a href="{{.}}">Continue</a></p>{{end}}
 {{template "foot"}}{{end}}
 
 {{define "home"}}{{template "head" .}}
@@ -100,11 +103,25 @@ Message: {{.Message}}</div>
 {{template "foot"}}{{end}}
 `))
 
-func (s *Server) render(w http.ResponseWriter, status int, name string, data any, scriptNonce string) {
+// pageCSP is the pages' Content-Security-Policy: nothing but inline
+// styles, a script only with scriptNonce, and frames only from
+// frameOrigins (the front-channel logout URLs of the logout page).
+func pageCSP(scriptNonce string, frameOrigins []string) string {
 	csp := "default-src 'none'; style-src 'unsafe-inline'; form-action *; frame-ancestors 'none'; base-uri 'none'"
 	if scriptNonce != "" {
 		csp += "; script-src 'nonce-" + scriptNonce + "'"
 	}
+	if len(frameOrigins) > 0 {
+		csp += "; frame-src " + strings.Join(frameOrigins, " ")
+	}
+	return csp
+}
+
+func (s *Server) render(w http.ResponseWriter, status int, name string, data any, scriptNonce string) {
+	s.renderPage(w, status, name, data, pageCSP(scriptNonce, nil))
+}
+
+func (s *Server) renderPage(w http.ResponseWriter, status int, name string, data any, csp string) {
 	w.Header().Set("Content-Security-Policy", csp)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -165,7 +182,10 @@ func (s *Server) consentPage(w http.ResponseWriter, r *http.Request, req *authRe
 // errorPage shows an error on the emulator's own page: what the platform
 // does when it must not, or cannot, send the browser back to the app.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, e *aadError) {
-	s.log.Info("entratest: sign-in error page", "aadsts", e.code)
+	// The form may hold a password (the sign-in POST): only the two
+	// parameters that say which app asked are logged.
+	s.log.Info("entratest: sign-in refused", "aadsts", e.code, "client_id", clip(r.Form.Get("client_id")),
+		"redirect_uri", clip(r.Form.Get("redirect_uri")), "reason", e.reason())
 	status := e.status
 	if status == 0 {
 		status = http.StatusBadRequest

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,8 +29,9 @@ type Options struct {
 	// Now is the emulator's clock (token lifetimes, code expiry); time.Now
 	// when nil. Tests move it to make tokens expire.
 	Now func() time.Time
-	// Logger receives one line per request refused by the emulator; nil
-	// discards them.
+	// Logger receives one Info line per request the emulator refuses,
+	// saying why with structured keys (aadsts, client_id, reason...), and
+	// never a secret, password, code or token; nil discards them.
 	Logger *slog.Logger
 	// MaxCodes bounds the authorization codes waiting to be redeemed;
 	// 100000 when zero. Past it, authorize answers temporarily_unavailable.
@@ -40,6 +43,37 @@ type Options struct {
 	// no certificate warning (the demo uses this). Tokens, keys and Graph
 	// stay on TLS, where MSAL requires them.
 	BrowserAddr string
+
+	// timeouts replaces the servers' connection timeouts; only this
+	// package's tests set it, to see slow clients cut off quickly.
+	timeouts *serverTimeouts
+}
+
+// serverTimeouts bound what a client can hold of the emulator's servers:
+// a connection that sends its request slowly, or never, or sits idle. The
+// emulator may be reachable by other programs on the machine (the
+// entraweb command can serve it to a network), so none may pin a
+// connection for ever.
+type serverTimeouts struct {
+	readHeader, read, write, idle time.Duration
+}
+
+// defaultTimeouts leave a generous margin for the emulator's own slowness
+// (SetLatency) and for a person reading a page between two requests.
+var defaultTimeouts = serverTimeouts{readHeader: 10 * time.Second, read: 30 * time.Second, write: time.Minute, idle: 2 * time.Minute}
+
+// newHTTPServer is an http.Server with the timeouts and header limit
+// every server of the emulator uses.
+func newHTTPServer(h http.Handler, errorLog *log.Logger, t serverTimeouts) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.readHeader,
+		ReadTimeout:       t.read,
+		WriteTimeout:      t.write,
+		IdleTimeout:       t.idle,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          errorLog,
+	}
 }
 
 // Server is a running emulator of the Microsoft identity platform.
@@ -179,13 +213,12 @@ func Start(opts Options) (*Server, error) {
 		},
 		Timeout: 30 * time.Second,
 	}
-	s.srv = &http.Server{
-		Handler:           s.routes(),
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{leaf}, MinVersion: tls.VersionTLS12},
-		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	timeouts := defaultTimeouts
+	if opts.timeouts != nil {
+		timeouts = *opts.timeouts
 	}
+	s.srv = newHTTPServer(s.routes(), slog.NewLogLogger(s.log.Handler(), slog.LevelDebug), timeouts)
+	s.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{leaf}, MinVersion: tls.VersionTLS12}
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
@@ -194,8 +227,7 @@ func Start(opts Options) (*Server, error) {
 		}
 	}()
 	if bln != nil {
-		s.browser = &http.Server{Handler: s.srv.Handler, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
-			ErrorLog: s.srv.ErrorLog}
+		s.browser = newHTTPServer(s.srv.Handler, s.srv.ErrorLog, timeouts)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -350,6 +382,10 @@ type appRef struct {
 	certs []*x509.Certificate
 	fics  []fedCred
 	mirid string // a managed identity's resource id (xms_mirid), else empty
+	// frontChannel is FrontChannelLogoutURL ready for its iss and sid
+	// parameters (ending in "?" or "&"), and frontChannelOrigin its origin
+	// for the logout page's frame-src; both empty without one.
+	frontChannel, frontChannelOrigin string
 }
 
 type userRef struct {
@@ -366,6 +402,19 @@ func newWorld(cfg *Config) *world {
 		w.tenants[t.Domain] = t
 		for ai := range t.Apps {
 			a := &appRef{App: &t.Apps[ai], home: t, sp: StableID("sp:" + t.Apps[ai].ClientID)}
+			if fc := a.FrontChannelLogoutURL; fc != "" {
+				if u, err := url.Parse(fc); err == nil { // normalize checked it
+					a.frontChannelOrigin = u.Scheme + "://" + u.Host
+					switch {
+					case u.RawQuery == "":
+						a.frontChannel = strings.TrimSuffix(fc, "?") + "?"
+					case strings.HasSuffix(fc, "&"):
+						a.frontChannel = fc
+					default:
+						a.frontChannel = fc + "&"
+					}
+				}
+			}
 			for _, p := range a.Certificates {
 				if c, err := parseCertPEM(p); err == nil {
 					a.certs = append(a.certs, c)

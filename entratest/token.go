@@ -21,32 +21,32 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenBody)
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "application/x-www-form-urlencoded") {
-		s.writeJSONError(w, r, newErr(http.StatusBadRequest, 9002313, "The token endpoint takes an application/x-www-form-urlencoded body."))
+		s.refuse(w, r, newErr(http.StatusBadRequest, 9002313, "The token endpoint takes an application/x-www-form-urlencoded body."), "")
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		s.writeJSONError(w, r, newErr(http.StatusBadRequest, 9002313, "The request body could not be parsed."))
+		s.refuse(w, r, newErr(http.StatusBadRequest, 9002313, "The request body could not be parsed."), "")
 		return
 	}
 	form := r.PostForm
 	for k, v := range form {
 		if len(v) > 1 {
-			s.writeJSONError(w, r, newErr(http.StatusBadRequest, 9002313, "The parameter '"+clip(k)+"' is repeated."))
+			s.refuse(w, r, newErr(http.StatusBadRequest, 9002313, "The parameter '"+clip(k)+"' is repeated."), "")
 			return
 		}
 	}
 	gt := form.Get("grant_type")
 	if gt == "" {
-		s.writeJSONError(w, r, newErr(http.StatusBadRequest, 900144, "The request body must contain the following parameter: 'grant_type'."))
+		s.refuse(w, r, newErr(http.StatusBadRequest, 900144, "The request body must contain the following parameter: 'grant_type'."), "")
 		return
 	}
 	if c := form.Get("claims"); c != "" && !json.Valid([]byte(c)) {
-		s.writeJSONError(w, r, newErr(http.StatusBadRequest, 9002313, "The claims parameter is not valid JSON."))
+		s.refuse(w, r, newErr(http.StatusBadRequest, 9002313, "The claims parameter is not valid JSON."), gt)
 		return
 	}
 	client, acr, e := s.authenticateClient(r, wd, a)
 	if e != nil {
-		s.refuse(w, r, e, "client authentication")
+		s.refuse(w, r, e, gt)
 		return
 	}
 	var resp map[string]any
@@ -67,8 +67,15 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func (s *Server) refuse(w http.ResponseWriter, r *http.Request, e *aadError, what string) {
-	s.log.Info("entratest: token request refused", "grant", what, "aadsts", e.code, "error", e.oauthError())
+// refuse answers a token request with e and logs why. Only the client id
+// is taken from the request: the form carries secrets, codes and tokens.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, e *aadError, grant string) {
+	cid := ""
+	if r.PostForm != nil {
+		cid = clip(r.PostForm.Get("client_id"))
+	}
+	s.log.Info("entratest: token request refused", "grant", clip(grant), "aadsts", e.code, "error", e.oauthError(),
+		"client_id", cid, "reason", e.reason())
 	s.writeJSONError(w, r, e)
 }
 

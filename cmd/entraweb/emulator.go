@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -23,9 +25,10 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	configFile := fs.String("config", "", "JSON `file` with tenants, apps and users (default: the built-in demo world; see -print-config)")
 	caFile := fs.String("ca-file", defaultCAFile(), "`file` to write the emulator's CA certificate to")
 	printConfig := fs.Bool("print-config", false, "print the built-in configuration as JSON (a starting point for -config) and exit")
-	verbose := fs.Bool("v", false, "log every refused request")
+	verbose := fs.Bool("v", false, "log every refused request, and why")
+	allowRemote := fs.Bool("allow-remote", false, "allow a -listen address that is not loopback (anyone who reaches it can sign in as the test users)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: entraweb emulator [flags]\n\nServes a local emulator of Microsoft Entra ID (v2.0 endpoints, sign-in page,\ntest users and app roles) so apps and tests run with no Azure account.\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: entraweb emulator [flags]\n\nServes a local emulator of Microsoft Entra ID (v2.0 endpoints, sign-in page,\ntest users and app roles) so apps and tests run with no Azure account.\nIt is a test identity provider, not for production.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args, stderr); !ok {
@@ -47,6 +50,23 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			return 1
 		}
 		return 0
+	}
+	// The emulator's users, passwords, secrets and signing keys are
+	// public: on a network anyone could sign in and get tokens. Serving
+	// beyond this machine (say from a container, behind a port mapping)
+	// must be asked for by name.
+	switch loopback, err := isLoopbackListen(*listen); {
+	case err != nil:
+		fmt.Fprintf(stderr, "entraweb emulator: -listen %q: %v\n", *listen, err)
+		return 2
+	case !loopback && !*allowRemote:
+		fmt.Fprintf(stderr, "entraweb emulator: -listen %q is not a loopback address. The emulator is a test identity provider\n"+
+			"whose test users, passwords and client secrets are public: anyone who reaches it can sign in.\n"+
+			"Listen on 127.0.0.1:PORT, or add -allow-remote to serve it beyond this machine anyway.\n", *listen)
+		return 2
+	case !loopback:
+		fmt.Fprintf(stderr, "entraweb emulator: WARNING: -allow-remote: serving on %q, beyond this machine. Anyone who reaches it\n"+
+			"can sign in as the test users and get tokens it signs. It is a test identity provider: never let it protect anything real.\n", *listen)
 	}
 	level := slog.LevelWarn
 	if *verbose {
@@ -72,6 +92,21 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return 0
 }
 
+// isLoopbackListen reports whether a listen address keeps the emulator on
+// this machine: its host is localhost, in 127.0.0.0/8 or ::1. An empty
+// host (":8443") means every interface, so it is not loopback.
+func isLoopbackListen(addr string) (bool, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false, errors.New("want host:port, such as 127.0.0.1:8443")
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true, nil
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback(), nil
+}
+
 func defaultCAFile() string {
 	dir, err := os.UserCacheDir()
 	if err != nil {
@@ -94,6 +129,10 @@ func printBanner(w io.Writer, srv *entratest.Server, caFile string) {
 	cfg := srv.Config()
 	t := cfg.Tenants[0]
 	fmt.Fprintf(w, "Entra ID emulator listening on %s\n\n", srv.URL)
+	fmt.Fprintln(w, "This is a TEST identity provider, NOT FOR PRODUCTION: its users, passwords, client")
+	fmt.Fprintln(w, "secrets and signing keys are public, so its sign-ins and tokens prove nothing.")
+	fmt.Fprintln(w, "Use it for development and tests only.")
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Authority:   %s   (tenant %s)\n", srv.Authority(), t.Domain)
 	fmt.Fprintf(w, "Discovery:   %s/v2.0/.well-known/openid-configuration\n", srv.Authority())
 	fmt.Fprintf(w, "Graph:       %s/v1.0/me\n", srv.GraphURL())
