@@ -18,25 +18,55 @@ import (
 // KeySet caches the identity provider's signing keys (its JWKS).
 //
 // Keys are fetched at start-up and again when they are older than maxAge.
-// A token signed with a key the set does not hold triggers a refetch, at
-// most once per minRefetch: a flood of unknown key ids must not become a
-// flood of requests to the provider. While the provider cannot be reached,
+// A token signed with a key the set does not hold triggers a refetch, by
+// these rules:
+//
+//   - A key id is refetched for at most once per unknownTTL: a second token
+//     with the same unknown kid is refused without asking the provider.
+//   - Tokens from the provider's own token endpoint (Trusted) always get
+//     that one refetch: they arrive over TLS from the provider, and a new
+//     kid there is how a key rotation shows. A bogus kid seen a moment
+//     before never stands in a genuine rotation's way.
+//   - Tokens a client hands in (Untrusted, bearer tokens) also draw on a
+//     small global budget (budgetSize fetches, refilled one per
+//     budgetRefill), so a flood of invented kids costs the provider at
+//     most a few requests, while the trusted path keeps its own.
+//
+// Concurrent misses share one fetch. While the provider cannot be reached,
 // the last keys fetched keep being served.
 type KeySet struct {
-	url        string
-	client     *http.Client
-	now        func() time.Time
-	log        *slog.Logger
-	maxAge     time.Duration
-	minRefetch time.Duration
+	url          string
+	client       *http.Client
+	now          func() time.Time
+	log          *slog.Logger
+	maxAge       time.Duration
+	unknownTTL   time.Duration
+	budgetSize   float64
+	budgetRefill time.Duration
 
 	mu        sync.Mutex
 	keys      map[string]*SigningKey
-	fetched   time.Time // last successful fetch
-	lastMiss  time.Time // last refetch caused by an unknown kid
+	fetched   time.Time            // last successful fetch
+	unknown   map[string]time.Time // kid -> when a refetch for it last found nothing
+	budget    float64              // untrusted refetches left
+	budgetAt  time.Time            // when budget was last refilled
 	lastError error
 	inflight  chan struct{} // closed when the fetch under way ends
 }
+
+// Source says where a token came from, which decides how freely an
+// unknown key id may make the set refetch.
+type Source int
+
+const (
+	// Trusted: the provider's token endpoint answered it to us.
+	Trusted Source = iota
+	// Untrusted: a client sent it (a bearer token).
+	Untrusted
+)
+
+// maxUnknownKids bounds the memory of unknown key ids.
+const maxUnknownKids = 1024
 
 // SigningKey is one key of the set with the issuer it may sign for
 // (Entra publishes one per key; empty when absent).
@@ -50,32 +80,31 @@ var ErrUnknownKey = errors.New("the token is signed with a key the identity prov
 
 // NewKeySet makes the key set published at url.
 func NewKeySet(url string, client *http.Client, now func() time.Time, log *slog.Logger) *KeySet {
-	return &KeySet{url: url, client: client, now: now, log: log, maxAge: 24 * time.Hour, minRefetch: time.Minute}
+	return &KeySet{url: url, client: client, now: now, log: log, maxAge: 24 * time.Hour,
+		unknownTTL: 5 * time.Minute, budgetSize: 3, budgetRefill: 20 * time.Second, budget: 3}
 }
 
-// Key returns the key with id kid.
-func (ks *KeySet) Key(ctx context.Context, kid string) (*SigningKey, error) {
+// Key returns the key with id kid, for a token from src.
+func (ks *KeySet) Key(ctx context.Context, kid string, src Source) (*SigningKey, error) {
 	ks.mu.Lock()
 	k, ok := ks.keys[kid]
 	now := ks.now()
 	stale := now.Sub(ks.fetched) > ks.maxAge
-	missRefetch := !ok && now.Sub(ks.lastMiss) >= ks.minRefetch
+	refetch := stale || (!ok && ks.mayRefetchLocked(kid, src, now))
 	ks.mu.Unlock()
 	if ok && !stale {
 		return k, nil
 	}
-	if stale || missRefetch {
-		if !stale {
-			ks.mu.Lock()
-			ks.lastMiss = now
-			ks.mu.Unlock()
-		}
+	if refetch {
 		if err := ks.Refresh(ctx); err != nil {
 			ks.log.Warn("entraweb: fetching the identity provider's signing keys failed; serving the last keys fetched", "url", ks.url, "err", err)
 		}
 		ks.mu.Lock()
 		k, ok = ks.keys[kid]
 		err := ks.lastError
+		if !ok && err == nil {
+			ks.rememberUnknownLocked(kid, ks.now())
+		}
 		ks.mu.Unlock()
 		if ok {
 			return k, nil
@@ -85,6 +114,50 @@ func (ks *KeySet) Key(ctx context.Context, kid string) (*SigningKey, error) {
 		}
 	}
 	return nil, ErrUnknownKey
+}
+
+// mayRefetchLocked applies the refetch rules to an unknown kid and spends
+// from the untrusted budget when it allows one.
+func (ks *KeySet) mayRefetchLocked(kid string, src Source, now time.Time) bool {
+	if t, seen := ks.unknown[kid]; seen && now.Sub(t) < ks.unknownTTL {
+		return false
+	}
+	if src == Trusted {
+		return true
+	}
+	if ks.budgetAt.IsZero() {
+		ks.budgetAt = now
+	}
+	if elapsed := now.Sub(ks.budgetAt); elapsed > 0 {
+		ks.budget = min(ks.budgetSize, ks.budget+float64(elapsed)/float64(ks.budgetRefill))
+		ks.budgetAt = now
+	}
+	if ks.budget < 1 {
+		return false
+	}
+	ks.budget--
+	return true
+}
+
+// rememberUnknownLocked notes that a fresh key set does not hold kid.
+func (ks *KeySet) rememberUnknownLocked(kid string, now time.Time) {
+	if ks.unknown == nil {
+		ks.unknown = map[string]time.Time{}
+	}
+	if len(ks.unknown) >= maxUnknownKids {
+		for k, t := range ks.unknown {
+			if now.Sub(t) >= ks.unknownTTL {
+				delete(ks.unknown, k)
+			}
+		}
+		if len(ks.unknown) >= maxUnknownKids {
+			// Every entry is recent: forget all rather than grow. The
+			// per-kid rule then allows each one refetch again, which the
+			// untrusted budget still limits.
+			clear(ks.unknown)
+		}
+	}
+	ks.unknown[kid] = now
 }
 
 // Refresh fetches the key set, once at a time: concurrent callers wait

@@ -94,7 +94,7 @@ func (v *Verifier) VerifyIDToken(ctx context.Context, raw, nonce string) (*IDCla
 		if kid == "" {
 			return nil, errors.New("the token header has no kid")
 		}
-		k, err := v.Keys.Key(ctx, kid)
+		k, err := v.Keys.Key(ctx, kid, Trusted) // from the token endpoint
 		if err != nil {
 			keyErr = err
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -124,7 +125,7 @@ func TestIDTokenFaults(t *testing.T) {
 			}
 			var ite *TokenError
 			if !errors.As(err, &ite) || !strings.Contains(ite.Reason, tt.reason) {
-				t.Fatalf("err = %v, want an InvalidTokenError about %q", err, tt.reason)
+				t.Fatalf("err = %v, want a TokenError about %q", err, tt.reason)
 			}
 		})
 	}
@@ -152,23 +153,84 @@ func TestIDTokenKeyRotation(t *testing.T) {
 		t.Errorf("JWKS fetches = %d, want %d", got, fetches+1)
 	}
 
-	// Another unknown key within the minute is refused without a request.
-	srv.FaultNextIDTokens(entratest.FaultUnknownKID, 2)
-	raw := issueIDToken(t, srv, entratest.DemoTenantID, "bob@contoso.onmicrosoft.com", nonce)
-	if _, err := v.VerifyIDToken(ctx, raw, nonce); err == nil {
-		t.Fatal("unknown kid accepted")
-	}
-	if got := srv.Calls(entratest.EndpointKeys); got != fetches+1 {
-		t.Errorf("unknown kid within the rate limit caused a fetch: %d fetches", got)
-	}
-	// A minute later an unknown kid may cause one refetch again.
-	clock.Add(61 * time.Second)
-	raw = issueIDToken(t, srv, entratest.DemoTenantID, "bob@contoso.onmicrosoft.com", nonce)
-	if _, err := v.VerifyIDToken(ctx, raw, nonce); err == nil {
-		t.Fatal("unknown kid accepted")
+	// An unknown key id from the token endpoint gets one refetch; the
+	// same id again within a few minutes is refused without a request.
+	srv.FaultNextIDTokens(entratest.FaultUnknownKID, 1)
+	bogus := issueIDToken(t, srv, entratest.DemoTenantID, "bob@contoso.onmicrosoft.com", nonce)
+	for range 2 {
+		if _, err := v.VerifyIDToken(ctx, bogus, nonce); err == nil {
+			t.Fatal("unknown kid accepted")
+		}
 	}
 	if got := srv.Calls(entratest.EndpointKeys); got != fetches+2 {
-		t.Errorf("JWKS fetches = %d, want %d", got, fetches+2)
+		t.Errorf("JWKS fetches = %d, want %d (one for the unknown kid, none for its repeat)", got, fetches+2)
+	}
+}
+
+// TestBogusKeyIDNeverBlocksARotation: a token with an invented key id,
+// then a genuine rotation a second later: the first token of the new key
+// is accepted (a global once-a-minute limit used to refuse it).
+func TestBogusKeyIDNeverBlocksARotation(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	clock := &testClock{t: time.Now()}
+	v := newVerifier(srv, entratest.DemoTenantID, clock.Now)
+	ctx := context.Background()
+	nonce := rand.Text()
+	if _, err := v.VerifyIDToken(ctx, issueIDToken(t, srv, entratest.DemoTenantID, "bob@contoso.onmicrosoft.com", nonce), nonce); err != nil {
+		t.Fatal(err)
+	}
+	srv.FaultNextIDTokens(entratest.FaultUnknownKID, 1)
+	if _, err := v.VerifyIDToken(ctx, issueIDToken(t, srv, entratest.DemoTenantID, "bob@contoso.onmicrosoft.com", nonce), nonce); err == nil {
+		t.Fatal("unknown kid accepted")
+	}
+	clock.Add(time.Second)
+	if err := srv.RotateKeys(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.VerifyIDToken(ctx, issueIDToken(t, srv, entratest.DemoTenantID, "bob@contoso.onmicrosoft.com", nonce), nonce); err != nil {
+		t.Fatalf("the rotated key was refused after a bogus kid: %v", err)
+	}
+}
+
+// TestUntrustedKeyIDsShareABudget: invented key ids in tokens a client
+// sends cost at most a few fetches, refilled over time, and never take
+// the trusted path's refetch away.
+func TestUntrustedKeyIDsShareABudget(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	clock := &testClock{t: time.Now()}
+	ks := NewKeySet(srv.AuthorityFor(entratest.DemoTenantID)+"/discovery/v2.0/keys", srv.Client(), clock.Now, discardLog)
+	ctx := context.Background()
+	if err := ks.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	base := srv.Calls(entratest.EndpointKeys)
+	for i := range 50 {
+		if _, err := ks.Key(ctx, fmt.Sprintf("invented-%d", i), Untrusted); !errors.Is(err, ErrUnknownKey) {
+			t.Fatalf("invented kid %d: %v", i, err)
+		}
+	}
+	if got := srv.Calls(entratest.EndpointKeys) - base; got != 3 {
+		t.Errorf("50 invented kids caused %d fetches, want the budget of 3", got)
+	}
+	// The trusted path still refetches for a kid of its own.
+	if _, err := ks.Key(ctx, "from-the-token-endpoint", Trusted); !errors.Is(err, ErrUnknownKey) {
+		t.Fatal(err)
+	}
+	if got := srv.Calls(entratest.EndpointKeys) - base; got != 4 {
+		t.Errorf("the trusted refetch was blocked: %d fetches", got)
+	}
+	// A minute later the budget is whole again, and a repeated kid still
+	// costs nothing within its five minutes.
+	clock.Add(time.Minute)
+	ks.Key(ctx, "invented-0", Untrusted)
+	if got := srv.Calls(entratest.EndpointKeys) - base; got != 4 {
+		t.Errorf("a repeated invented kid caused a fetch: %d", got)
+	}
+	for i := range 5 {
+		ks.Key(ctx, fmt.Sprintf("fresh-%d", i), Untrusted)
+	}
+	if got := srv.Calls(entratest.EndpointKeys) - base; got != 7 {
+		t.Errorf("after a minute: %d fetches, want 7", got)
 	}
 }
 
