@@ -44,7 +44,7 @@ func (a *Auth) userToken(ctx context.Context, u *User, scopes []string) (string,
 			return "", fmt.Errorf("entraweb: %q is not a resource scope; ask for the API's scopes, e.g. User.Read", s)
 		}
 	}
-	tok, err := a.tokens.Token(ctx, tokencache.PartitionKey(u.ObjectID, u.TenantID), scopes)
+	tok, err := a.tokens.Token(ctx, u.partition(), scopes)
 	if err != nil {
 		return "", tokenError(err, scopes)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -94,6 +95,31 @@ func TestAccessTokenForGraph(t *testing.T) {
 	}
 }
 
+// TestSignOutEndsOnlyThisBrowsersTokens: the same user in two browsers;
+// signing out in one leaves the other its refresh token.
+func TestSignOutEndsOnlyThisBrowsersTokens(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	a, _ := graphApp(t, srv, graphConfig(srv))
+	ctx := context.Background()
+	laptop, phone := srv.Browser(), srv.Browser()
+	for _, b := range []*entratest.Browser{laptop, phone} {
+		if _, body, err := b.Visit(ctx, a.url+"/profile", alice, entratest.DemoPassword); err != nil || body != "graph 200 Alice Admin" {
+			t.Fatalf("sign-in: %v %q", err, body)
+		}
+	}
+	_, body, _ := laptop.Visit(ctx, a.url+"/auth/logout", "", "")
+	csrf := between(body, `name="csrf" value="`, `"`)
+	navigate(t, noFollow(laptop.AppClient().Jar), "POST", a.url+"/auth/logout", map[string][]string{"csrf": {csrf}})
+	// A token the phone never had needs its refresh token.
+	tok, err := a.auth.AccessToken(requestAs(t, phone, a.url), "api://"+entratest.DemoClientID+"/access_as_user")
+	if err != nil || tok == "" {
+		t.Fatalf("the other browser lost its tokens at sign-out: %v", err)
+	}
+	if _, err := a.auth.AccessToken(requestAs(t, laptop, a.url), "User.Read"); !errors.Is(err, entraweb.ErrNotSignedIn) {
+		t.Errorf("the signed-out browser: %v", err)
+	}
+}
+
 func TestIncrementalConsent(t *testing.T) {
 	srv := entratest.NewServer(t, nil)
 	a, _ := graphApp(t, srv, graphConfig(srv))
@@ -129,6 +155,30 @@ func TestIncrementalConsent(t *testing.T) {
 	r2.Body.Close()
 	if r2.StatusCode != http.StatusUnauthorized || j["error"] != "interaction_required" || !strings.Contains(j["login_url"], "req=") {
 		t.Errorf("API call needing consent: %d %v", r2.StatusCode, j)
+	}
+	// The step-up link is bound to carol's session: it asks for Mail.Read
+	// in her browser, and is a plain sign-in in anyone else's.
+	authorizeScope := func(c *http.Client) string {
+		t.Helper()
+		resp, err := noFollow(c.Jar).Get(j["login_url"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		return loc.Query().Get("scope")
+	}
+	if sc := authorizeScope(b2.AppClient()); !strings.Contains(sc, "Mail.Read") {
+		t.Errorf("in the session that asked, the sign-in asks for %q", sc)
+	}
+	b3 := srv.Browser()
+	if _, _, err := b3.Visit(ctx, a.url+"/profile", "dave@contoso.onmicrosoft.com", entratest.DemoPassword); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*http.Client{"another user's session": b3.AppClient(), "no session": srv.Browser().AppClient()} {
+		if sc := authorizeScope(c); strings.Contains(sc, "Mail.Read") {
+			t.Errorf("%s: the step-up link still asks for %q", name, sc)
+		}
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/entraweb/entraweb/internal/oidc"
-	"github.com/entraweb/entraweb/internal/tokencache"
 )
 
 // handleCallback finishes a sign-in: it matches the state to a pending
@@ -91,7 +90,8 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	// Keep the tokens of the sign-in (the refresh token above all) in the
 	// user's token cache partition, for AccessToken.
-	kept, err := a.tokens.Keep(ctx, tokencache.PartitionKey(u.ObjectID, u.TenantID), red)
+	u.tokens = randomToken() // this session's own token partition
+	kept, err := a.tokens.Keep(ctx, u.partition(), red)
 	if err != nil {
 		a.storeUnavailable(w, r, err)
 		return
@@ -109,7 +109,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 			u.Groups, u.GroupsOverage = groups, false
 		}
 	}
-	ub, _ := json.Marshal(u)
+	ub, _ := json.Marshal(storedUser{User: u, Tokens: u.tokens})
 	values := map[string]string{valUser: string(ub), valCSRF: randomToken()}
 	if claims.LoginHint != "" {
 		values[valLoginHint] = claims.LoginHint

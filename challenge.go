@@ -8,8 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/entraweb/entraweb/internal/origin"
 )
 
 // Challenge answers a request whose handler got an error from
@@ -27,11 +25,16 @@ func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool
 	switch {
 	case errors.As(err, &ire):
 		a.log.Info("entraweb: sign-in needed for a token", "scopes", strings.Join(ire.Scopes, " "), "claims_challenge", ire.Claims != "")
-		ret := r.URL.RequestURI()
-		if _, ok := origin.SafeReturnPath(ret); !ok {
-			ret = "/"
+		ret := thisPage(r)
+		login := a.loginURL(r, ret)
+		sess, err := a.sessions.Load(r.Context(), r)
+		if err != nil {
+			a.storeUnavailable(w, r, err)
+			return true
 		}
-		login := a.loginURL(r, ret) + "&req=" + url.QueryEscape(a.sealStepUp(ire.Scopes, ire.Claims))
+		if sess != nil && sess.Values[valCSRF] != "" {
+			login += "&req=" + url.QueryEscape(a.sealStepUp(ire.Scopes, ire.Claims, sess.Values[valCSRF]))
+		}
 		if mayRedirectToSignIn(r) {
 			w.Header().Set("Cache-Control", "no-store")
 			http.Redirect(w, r, login, http.StatusFound)
@@ -54,19 +57,28 @@ func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool
 
 // stepUp is what a challenge asks the next sign-in for. It travels sealed
 // in the login URL, so a link made by someone else cannot make a user
-// consent to scopes the app never asked for.
+// consent to scopes the app never asked for; and it is bound to the
+// session that asked (its CSRF secret is the seal's additional data), so
+// the link is of no use to anyone else who gets hold of it.
 type stepUp struct {
 	Scopes  []string `json:"s"`
 	Claims  string   `json:"c,omitempty"`
 	Expires int64    `json:"x"`
 }
 
-func (a *Auth) sealStepUp(scopes []string, claims string) string {
+func stepUpBinding(sessionSecret string) []byte { return []byte("entraweb-step-up:" + sessionSecret) }
+
+func (a *Auth) sealStepUp(scopes []string, claims, sessionSecret string) string {
 	b, _ := json.Marshal(stepUp{Scopes: scopes, Claims: claims, Expires: a.s.now().Add(10 * time.Minute).Unix()})
-	return base64.RawURLEncoding.EncodeToString(a.pending.box.Seal(b, []byte("entraweb-step-up")))
+	return base64.RawURLEncoding.EncodeToString(a.pending.box.Seal(b, stepUpBinding(sessionSecret)))
 }
 
-func (a *Auth) openStepUp(v string) (*stepUp, bool) {
+// openStepUp opens v if it was sealed for the session whose CSRF secret
+// is sessionSecret.
+func (a *Auth) openStepUp(v, sessionSecret string) (*stepUp, bool) {
+	if sessionSecret == "" {
+		return nil, false
+	}
 	if v == "" || len(v) > 8192 {
 		return nil, false
 	}
@@ -74,7 +86,7 @@ func (a *Auth) openStepUp(v string) (*stepUp, bool) {
 	if err != nil {
 		return nil, false
 	}
-	pt, err := a.pending.box.Open(raw, []byte("entraweb-step-up"))
+	pt, err := a.pending.box.Open(raw, stepUpBinding(sessionSecret))
 	if err != nil {
 		return nil, false
 	}

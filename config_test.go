@@ -78,6 +78,7 @@ func TestValidateCases(t *testing.T) {
 			c.Session = SessionConfig{Store: "redis", RedisURL: "http://u:pw@cache", Key: testKey}
 		}, "must start with redis://"},
 		{"redis url with bolt", func(c *Config) { c.Session = SessionConfig{Store: "bolt", RedisURL: "redis://cache"} }, "RedisUrl: only applies"},
+		{"idle timeout shorter than activity recording", func(c *Config) { c.Session.IdleTimeout = Duration(time.Second) }, "Entraweb:Session:IdleTimeout: 1s is too short"},
 		{"bolt without a path", func(c *Config) { c.Session = SessionConfig{Store: "bolt"} }, "Entraweb:Session:Path: required with the bolt store"},
 		{"path without bolt", func(c *Config) { c.Session = SessionConfig{Path: "/tmp/x.db"} }, "Session:Path: only applies"},
 		{"key prefix with memory", func(c *Config) { c.Session = SessionConfig{Store: "memory", KeyPrefix: "x:"} }, "KeyPrefix: only applies"},

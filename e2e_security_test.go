@@ -3,8 +3,10 @@ package entraweb_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -504,4 +506,72 @@ func TestStoreDownIsNotSignedOut(t *testing.T) {
 	}
 }
 
+// TestRetryLinkStaysOnTheApp: routers that do not clean "//" in the
+// path (chi, gin) pass it to the handler as is; the 503 page's "Try
+// again" link must not turn it into a link to another host.
+func TestRetryLinkStaysOnTheApp(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	cfg := testConfig(srv)
+	cfg.Store = failingStore{}
+	cfg.Session.Key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+	auth, err := entraweb.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer auth.Close()
+	h := auth.RequireLogin(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	for _, target := range []string{"//evil.example/x", "/x/../%2F%2Fevil.example", "/\\evil.example"} {
+		r := httptest.NewRequest("GET", target, nil)
+		r.Header.Set("Sec-Fetch-Mode", "navigate")
+		r.AddCookie(&http.Cookie{Name: "entraweb_session", Value: strings.Repeat("A", 43)})
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		body := w.Body.String()
+		if w.Code != http.StatusServiceUnavailable {
+			t.Fatalf("%s: %d", target, w.Code)
+		}
+		for _, bad := range []string{`href="//`, `href="/\`, `href="/%2F%2F`} {
+			if strings.Contains(body, bad) {
+				t.Errorf("%s: the retry link leaves the app: %s", target, body)
+			}
+		}
+	}
+}
+
 var _ = entraweb.UserFrom
+
+// TestHostHeader: an invalid Host is refused where URLs are built from
+// it, and a Host taken as sent (nothing configured) is noted once.
+func TestHostHeader(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	cfg := testConfig(srv)
+	var logs syncBuffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	auth, err := entraweb.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer auth.Close()
+	routes := auth.Routes()
+	for _, host := range []string{"evil.example/x@y", "a b", "[::1", "x:99999999"} {
+		r := httptest.NewRequest("GET", "/auth/login", nil)
+		r.Host = host
+		w := httptest.NewRecorder()
+		routes.ServeHTTP(w, r)
+		if w.Code != http.StatusBadRequest {
+			t.Errorf("Host %q: %d %s", host, w.Code, w.Header().Get("Location"))
+		}
+	}
+	for range 3 {
+		r := httptest.NewRequest("GET", "/auth/login", nil)
+		r.Host = "app.example"
+		w := httptest.NewRecorder()
+		routes.ServeHTTP(w, r)
+		if w.Code != http.StatusFound || !strings.Contains(w.Header().Get("Location"), url.QueryEscape("http://app.example/auth/callback")) {
+			t.Fatalf("%d %s", w.Code, w.Header().Get("Location"))
+		}
+	}
+	if n := strings.Count(logs.String(), "Host header as each request sends it"); n != 1 {
+		t.Errorf("the Host note was logged %d times, want once:\n%s", n, logs.String())
+	}
+}

@@ -35,6 +35,7 @@ type Auth struct {
 	endSessionURL string
 	signOutOrigin string // where sign-out's form post is redirected: its pages' form-action
 
+	hostNote  sync.Once // the log's note that the Host header is trusted as sent
 	closeOnce sync.Once
 	closers   []func() error
 }

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-
-	"github.com/entraweb/entraweb/internal/tokencache"
 )
 
 // handleLogout: GET asks for confirmation, POST (with the CSRF token of
@@ -42,9 +40,9 @@ func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		hint := sess.Values[valLoginHint]
-		// The user's tokens go with the session: delete the token cache
-		// partition before anything else can fail.
-		if err := a.tokens.Delete(r.Context(), tokencache.PartitionKey(u.ObjectID, u.TenantID)); err != nil {
+		// This session's tokens go with it (the user's other browsers keep
+		// theirs): delete its token partition before anything else can fail.
+		if err := a.tokens.Delete(r.Context(), u.tokens); err != nil {
 			a.storeUnavailable(w, r, err)
 			return
 		}

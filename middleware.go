@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/entraweb/entraweb/internal/origin"
 	"github.com/entraweb/entraweb/session"
 )
 
@@ -82,10 +81,10 @@ func (a *Auth) require(role string, next http.Handler) http.Handler {
 
 // challenge answers a request that needs a session and has none.
 func (a *Auth) challenge(w http.ResponseWriter, r *http.Request) {
-	ret := r.URL.RequestURI()
-	if _, ok := origin.SafeReturnPath(ret); !ok {
-		ret = "/"
+	if !a.hostOK(w, r) {
+		return
 	}
+	ret := thisPage(r)
 	login := a.loginURL(r, ret)
 	if mayRedirectToSignIn(r) {
 		w.Header().Set("Cache-Control", "no-store")

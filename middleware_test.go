@@ -1,6 +1,7 @@
 package entraweb
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,7 +16,7 @@ func TestChallengeReturnPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &Auth{s: s}
+	a := &Auth{s: s, log: slog.New(slog.DiscardHandler)}
 	tests := []struct{ requestURI, want string }{
 		{"/reports?year=2026", "/reports?year=2026"},
 		{"//evil.example/x", "/"},

@@ -2,10 +2,12 @@ package entraweb
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/entraweb/entraweb/internal/oidc"
 	"github.com/entraweb/entraweb/internal/origin"
 )
 
@@ -16,6 +18,9 @@ import (
 func (a *Auth) Routes() http.Handler {
 	p := a.s.prefix
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.hostOK(w, r) {
+			return
+		}
 		switch r.URL.Path {
 		case p + "login":
 			a.handleLogin(w, r)
@@ -29,6 +34,29 @@ func (a *Auth) Routes() http.Handler {
 			http.NotFound(w, r)
 		}
 	})
+}
+
+// hostOK refuses a request whose Host header cannot be part of a URL, when
+// URLs are built from it; and when nothing configured says what the app's
+// URL is, it says once in the log that the Host header is taken as sent.
+func (a *Auth) hostOK(w http.ResponseWriter, r *http.Request) bool {
+	if !a.s.origin.ValidRequestHost(r) {
+		a.fail(w, r, Problem{Status: http.StatusBadRequest, Code: "bad_host", Title: "Bad request",
+			Message: "This request's Host header is not a host name.", Operator: "A client or a proxy sent an invalid Host header."}, nil)
+		return false
+	}
+	if a.s.origin.HostTrustedAsIs() {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if !oidc.IsLoopbackHost(strings.Trim(host, "[]")) {
+			a.hostNote.Do(func() {
+				a.log.Warn("entraweb: neither Entraweb:PublicBaseUrl nor Entraweb:TrustedProxies is set, so redirect URIs are built from the Host header as each request sends it; set PublicBaseUrl to the app's external URL (e.g. https://app.example)", "host", r.Host)
+			})
+		}
+	}
+	return true
 }
 
 // loginURL is where a request is sent to sign in and come back to ret.
@@ -58,8 +86,18 @@ func (a *Auth) handleLogin(w http.ResponseWriter, r *http.Request) {
 		State: randomToken(), Nonce: randomToken(), Verifier: randomToken() + randomToken()[:11],
 		Return: ret, RedirectURI: base.String() + a.s.callbackPath, Created: a.s.now().Unix(),
 	}
-	if su, ok := a.openStepUp(r.URL.Query().Get("req")); ok {
-		p.Scopes, p.Claims = su.Scopes, su.Claims
+	if req := r.URL.Query().Get("req"); req != "" {
+		var secret string
+		if sess, err := a.sessions.Load(r.Context(), r); err == nil && sess != nil {
+			secret = sess.Values[valCSRF]
+		}
+		if su, ok := a.openStepUp(req, secret); ok {
+			p.Scopes, p.Claims = su.Scopes, su.Claims
+		} else {
+			// A plain sign-in instead: the step-up was made for another
+			// session, has expired, or was never ours.
+			a.log.Info("entraweb: a step-up parameter not sealed for this session was ignored")
+		}
 	}
 	list := append(a.pending.read(r, secure), p)
 	a.pending.write(w, list, secure)

@@ -39,12 +39,12 @@ func FuzzStepUp(f *testing.F) {
 	s, _ := goodConfig().validate()
 	s.now = time.Now
 	a := &Auth{s: s, pending: &pendingJar{box: box, now: time.Now}}
-	good := a.sealStepUp([]string{"Mail.Read"}, `{"access_token":{}}`)
+	good := a.sealStepUp([]string{"Mail.Read"}, `{"access_token":{}}`, "session-secret")
 	f.Add(good)
 	f.Add("")
 	f.Add("AAAA")
 	f.Fuzz(func(t *testing.T, v string) {
-		su, ok := a.openStepUp(v)
+		su, ok := a.openStepUp(v, "session-secret")
 		if ok && v != good {
 			t.Fatalf("a forged step-up opened: %+v", su)
 		}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/entraweb/entraweb/internal/tokencache"
 )
 
 // User is the signed-in user, as the ID token described them at sign-in.
@@ -29,6 +31,22 @@ type User struct {
 	Groups        []string  `json:"groups"`
 	GroupsOverage bool      `json:"groups_overage,omitempty"`
 	SignedInAt    time.Time `json:"signed_in_at"`
+
+	// tokens names the token cache partition of the session this user
+	// came from: each session has its own.
+	tokens string
+}
+
+// storedUser is a User as a session keeps it, with its session's token
+// partition.
+type storedUser struct {
+	*User
+	Tokens string `json:"tk,omitempty"`
+}
+
+// partition is where the tokens of u's session are kept.
+func (u *User) partition() tokencache.Partition {
+	return tokencache.Partition{Key: u.tokens, Account: tokencache.AccountID(u.ObjectID, u.TenantID)}
 }
 
 // HasRole reports whether the user holds role, directly or through the
@@ -65,9 +83,11 @@ func (a *Auth) userFromValues(v map[string]string) *User {
 		return u
 	}
 	var u User
-	if json.Unmarshal([]byte(raw), &u) != nil || u.ObjectID == "" || u.TenantID == "" {
+	st := storedUser{User: &u}
+	if json.Unmarshal([]byte(raw), &st) != nil || u.ObjectID == "" || u.TenantID == "" {
 		return nil
 	}
+	u.tokens = st.Tokens
 	// The hierarchy is applied when a session is read, not when it was
 	// written, so a changed configuration takes effect at once.
 	u.Roles = a.s.roles.expand(u.AssignedRoles)

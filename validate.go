@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/entraweb/entraweb/session"
 )
 
 // problems collects what is wrong with a Config, each with its key.
@@ -212,6 +214,11 @@ func (c Config) validateSession(s *settings, p *problems) {
 	s.life = c.Session.Lifetime.or(12 * time.Hour)
 	if s.idle > s.life {
 		p.add("Entraweb:Session:IdleTimeout", "%v is longer than Session:Lifetime %v", s.idle, s.life)
+	}
+	// Activity is recorded at most every TouchInterval(idle); a timeout
+	// no longer than that would sign out users who are active.
+	if ti := session.TouchInterval(s.idle); ti >= s.idle {
+		p.add("Entraweb:Session:IdleTimeout", "%v is too short: activity is recorded every %v at best, so active users would be signed out; use at least 2s (minutes in practice)", s.idle, ti)
 	}
 	for i, k := range append([]Secret{c.Session.Key}, c.Session.PreviousKeys...) {
 		if k == "" {

@@ -24,11 +24,14 @@ type Trust struct {
 // BaseURL is the app's external URL as the browser sees it (scheme, host
 // and any path prefix a proxy strips), without a trailing slash.
 //
-// A configured PublicBaseURL wins. Otherwise X-Forwarded-Proto, -Host and
-// -Prefix, or the standard Forwarded header, are believed only when the
-// request comes straight from a configured trusted proxy; from anyone else
-// they are ignored, since a client can send them too. Where a header holds
-// a list, the last entry is the one the trusted proxy added.
+// A configured PublicBaseURL wins. Otherwise the standard Forwarded
+// header, or else X-Forwarded-Proto, -Host and -Prefix, are believed only
+// when the request comes straight from a configured trusted proxy; from
+// anyone else they are ignored, since a client can send them too. One
+// source decides: when Forwarded is present the X-Forwarded-* headers are
+// ignored, so a proxy that sets Forwarded but passes a client's
+// X-Forwarded-Host through cannot be played against itself. Where a header
+// holds a list, the last entry is the one the trusted proxy added.
 func (s *Trust) BaseURL(r *http.Request) *url.URL {
 	if s.PublicBase != nil {
 		u := *s.PublicBase
@@ -41,17 +44,14 @@ func (s *Trust) BaseURL(r *http.Request) *url.URL {
 	if !s.FromTrustedProxy(r) {
 		return u
 	}
-	proto, host, prefix := "", "", ""
+	var proto, host, prefix string
 	if f := r.Header.Values("Forwarded"); len(f) > 0 {
 		proto, host = parseForwarded(f)
+	} else {
+		proto = lastListValue(r.Header.Values("X-Forwarded-Proto"))
+		host = lastListValue(r.Header.Values("X-Forwarded-Host"))
+		prefix = lastListValue(r.Header.Values("X-Forwarded-Prefix"))
 	}
-	if v := lastListValue(r.Header.Values("X-Forwarded-Proto")); v != "" {
-		proto = v
-	}
-	if v := lastListValue(r.Header.Values("X-Forwarded-Host")); v != "" {
-		host = v
-	}
-	prefix = lastListValue(r.Header.Values("X-Forwarded-Prefix"))
 	if p := strings.ToLower(proto); p == "http" || p == "https" {
 		u.Scheme = p
 	}
@@ -62,6 +62,16 @@ func (s *Trust) BaseURL(r *http.Request) *url.URL {
 		u.Path = strings.TrimSuffix(prefix, "/")
 	}
 	return u
+}
+
+// HostTrustedAsIs reports whether the base URL comes from the request's
+// own Host header: nothing configured says what it should be.
+func (s *Trust) HostTrustedAsIs() bool { return s.PublicBase == nil && len(s.Proxies) == 0 }
+
+// ValidRequestHost reports whether the Host header that BaseURL may use
+// is a valid host[:port]. With a PublicBase it is never used.
+func (s *Trust) ValidRequestHost(r *http.Request) bool {
+	return s.PublicBase != nil || ValidHost(r.Host)
 }
 
 // Secure reports whether the browser reached the app over https. It is

@@ -25,6 +25,7 @@ func TestBaseURL(t *testing.T) {
 		{"trusted ipv6 proxy", "[::1]:443", false, map[string]string{"X-Forwarded-Proto": "https"}, "https://app.example"},
 		{"last of a list is the trusted proxy's", "10.1.2.3:443", false, map[string]string{"X-Forwarded-Host": "evil.example, public.example", "X-Forwarded-Proto": "http, https"}, "https://public.example"},
 		{"Forwarded header", "10.1.2.3:443", false, map[string]string{"Forwarded": `for=192.0.2.9;proto=https;host="public.example:8443"`}, "https://public.example:8443"},
+		{"Forwarded alone decides", "10.1.2.3:443", false, map[string]string{"Forwarded": "host=app.example;proto=https", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "http", "X-Forwarded-Prefix": "/evil"}, "https://app.example"},
 		{"bad proto ignored", "10.1.2.3:443", false, map[string]string{"X-Forwarded-Proto": "javascript"}, "http://app.example"},
 		{"bad host ignored", "10.1.2.3:443", false, map[string]string{"X-Forwarded-Host": "evil.example/path@x"}, "http://app.example"},
 		{"bad prefix ignored", "10.1.2.3:443", false, map[string]string{"X-Forwarded-Prefix": "//evil.example"}, "http://app.example"},

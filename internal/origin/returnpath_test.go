@@ -6,11 +6,28 @@ import (
 	"testing"
 )
 
+func TestSafeReturnPathResolvesDots(t *testing.T) {
+	for in, want := range map[string]string{
+		"/a/./b/../c?q=1": "/a/c?q=1",
+		"/a/b/..":         "/a/",
+		"/..":             "/",
+		"/a/%2E%2e/b#f":   "/b#f",
+		"/a/b/":           "/a/b/",
+		"/a?x=/../y":      "/a?x=/../y",
+	} {
+		if got, ok := SafeReturnPath(in); !ok || got != want {
+			t.Errorf("SafeReturnPath(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}
+
 func TestSafeReturnPath(t *testing.T) {
 	good := []string{"/", "/dash/", "/reports?year=2026&q=a%20b", "/a/b#frag", "/path;p=1", "/%E2%9C%93"}
 	bad := []string{"", "dash", "//evil.example", "/\\evil.example", "\\\\evil.example", "https://evil.example",
 		"javascript:alert(1)", "/%2Fevil.example", "/%5Cevil.example", "/%2fevil.example", "/\tevil", "/a\r\nSet-Cookie:x",
 		"/%0d%0aX:1", " /x", "/x\x00", "http:/evil.example", "///evil.example", "/%", "/a%2",
+		// Dot segments resolved before the check (a redirect or proxy would).
+		"/x/../%2F%2Fevil.example", "/x/..%2F..%2F/evil.example", "/a/%2e%2e/%2F%2Fevil.example", "/x/.././/evil.example",
 	}
 	for _, p := range good {
 		if _, ok := SafeReturnPath(p); !ok {
@@ -27,7 +44,7 @@ func TestSafeReturnPath(t *testing.T) {
 // FuzzReturnPath checks the promise that matters: whatever is accepted,
 // resolved against the app's URL, stays on the app's origin.
 func FuzzReturnPath(f *testing.F) {
-	for _, s := range []string{"/", "//x", "/\\x", "/%2f%2fx", "/a?b=//c", "/.%2e/x", "https://x"} {
+	for _, s := range []string{"/", "//x", "/\\x", "/%2f%2fx", "/a?b=//c", "/.%2e/x", "https://x", "/x/../%2F%2Fevil.example"} {
 		f.Add(s)
 	}
 	base, _ := url.Parse("https://app.example/base/")
@@ -48,6 +65,10 @@ func FuzzReturnPath(f *testing.F) {
 		if dec, err := url.PathUnescape(got); err == nil {
 			if u, err := base.Parse(dec); err == nil && u.Host != "app.example" {
 				t.Fatalf("%q leaves the origin once decoded: %s", p, u)
+			}
+			// What a cleaning redirect or proxy makes of it stays too.
+			if u, err := base.Parse(ResolveDots(strings.SplitN(dec, "?", 2)[0])); err == nil && u.Host != "app.example" {
+				t.Fatalf("%q leaves the origin once decoded and cleaned: %s", p, u)
 			}
 		}
 	})

@@ -14,11 +14,11 @@ import (
 	"github.com/entraweb/entraweb/session"
 )
 
-// records keeps each user's MSAL token cache partition in the session
-// store, encrypted, under a key derived from the partition key MSAL uses
-// (the home account id, "oid.tid"). Beside MSAL's own serialized cache a
-// partition carries a small index of the access tokens in it, so that a
-// cached token is served without deserializing MSAL's cache at all.
+// records keeps each session's MSAL token cache partition in the session
+// store, encrypted, under keys derived from the partition's Key. Beside
+// MSAL's own serialized cache a partition carries a small index of the
+// access tokens in it, so that a cached token is served without
+// deserializing MSAL's cache at all.
 type records struct {
 	store session.Store
 	box   *session.Box
@@ -41,8 +41,9 @@ type cachedToken struct {
 	Expires int64 // unix seconds
 }
 
-// PartitionKey is MSAL's partition key for a user: the home account id.
-func PartitionKey(oid, tid string) string { return strings.ToLower(oid + "." + tid) }
+// AccountID is MSAL's name for a user's account (the home account id),
+// which it also uses as the partition key of its cache.
+func AccountID(oid, tid string) string { return strings.ToLower(oid + "." + tid) }
 
 // storeKeys are the two records of a partition: the index of access
 // tokens, read by every AccessToken call, and MSAL's cache, read only to

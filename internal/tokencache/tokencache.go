@@ -52,7 +52,16 @@ type Config struct {
 	NewClient func(cache.ExportReplace) (confidential.Client, error)
 }
 
-// Cache gets tokens for users (by their partition key) and for the app.
+// Partition names one signed-in session's tokens: where they are stored
+// (Key, one per session, so that signing out in one browser leaves the
+// user's other browsers their tokens) and whose they are (Account, MSAL's
+// home account id "oid.tid", from the validated ID token).
+type Partition struct {
+	Key     string
+	Account string
+}
+
+// Cache gets tokens for users (by their partition) and for the app.
 type Cache struct {
 	recs *records
 	pool *clientPool
@@ -80,25 +89,28 @@ func storeFailure(err error) error {
 	return fmt.Errorf("%w: token cache: %w", ErrStoreUnavailable, err)
 }
 
-// Token returns an access token for scopes of the user whose partition
-// this is: from the index when one has time left (one store read, no
+// Token returns an access token for scopes of the session's user: from the index when one has time left (one store read, no
 // MSAL), else refreshed by MSAL with the user's refresh token, once for
 // any number of concurrent callers. Errors: ErrStoreUnavailable,
 // ErrNoRefreshToken, ErrDeclinedScopes and ErrProviderUnavailable
 // (wrapped), or the provider's refusal as an *oidc.ErrorResponse.
-func (c *Cache) Token(ctx context.Context, partition string, scopes []string) (string, error) {
+func (c *Cache) Token(ctx context.Context, p Partition, scopes []string) (string, error) {
+	if p.Key == "" || p.Account == "" {
+		return "", ErrNoRefreshToken
+	}
 	key := scopesKey(scopes)
-	idx, err := c.recs.loadIndex(ctx, partition)
+	idx, err := c.recs.loadIndex(ctx, p.Key)
 	if err != nil {
 		return "", storeFailure(err)
 	}
 	if tok, ok := idx.lookup(key, c.now(), RefreshMargin); ok {
 		return tok, nil
 	}
-	unlock := c.recs.lock(partition)
+	unlock := c.recs.lock(p.Key)
 	defer unlock()
-	// Another request of the user may have refreshed while this one waited.
-	rec, err := c.recs.load(ctx, partition)
+	// Another request of the session may have refreshed while this one
+	// waited.
+	rec, err := c.recs.load(ctx, p.Key)
 	if err != nil {
 		return "", storeFailure(err)
 	}
@@ -107,7 +119,7 @@ func (c *Cache) Token(ctx context.Context, partition string, scopes []string) (s
 	}
 	// MSAL answers a cache without a refresh token with an error known
 	// only by its text: look at the cache's structure first instead.
-	if !hasRefreshToken(rec.msal, partition) {
+	if !hasRefreshToken(rec.msal, p.Account) {
 		return "", ErrNoRefreshToken
 	}
 	cl, err := c.pool.get(ctx)
@@ -116,7 +128,7 @@ func (c *Cache) Token(ctx context.Context, partition string, scopes []string) (s
 	}
 	defer c.pool.put(cl)
 	cl.cache.data = rec.msal
-	acct, err := cl.app.Account(ctx, partition)
+	acct, err := cl.app.Account(ctx, p.Account)
 	if err != nil || acct.HomeAccountID == "" {
 		return "", ErrNoRefreshToken
 	}
@@ -126,7 +138,7 @@ func (c *Cache) Token(ctx context.Context, partition string, scopes []string) (s
 	}
 	rec.msal = cl.cache.data
 	rec.remember(key, res.AccessToken, res.ExpiresOn)
-	if err := c.recs.save(ctx, partition, rec); err != nil {
+	if err := c.recs.save(ctx, p.Key, rec); err != nil {
 		// The token is good; only the next call will have to refresh.
 		c.log.Warn("entraweb: could not store the token cache", "err", err)
 	}
@@ -172,15 +184,13 @@ func (c *Cache) Redeem(ctx context.Context, code, redirectURI, verifier string, 
 	return out, nil
 }
 
-// Keep stores the tokens of a redemption in the partition of the user its
-// validated ID token names. It keeps nothing when MSAL filed the tokens
-// under another account (and says so with kept false).
-func (c *Cache) Keep(ctx context.Context, partition string, r *Redeemed) (kept bool, err error) {
-	rec, err := c.recs.load(ctx, partition)
-	if err != nil {
-		return false, storeFailure(err)
-	}
-	kept = r.account == partition
+// Keep stores the tokens of a redemption in a new session's partition,
+// whose Account is the user its validated ID token names. It keeps
+// nothing when MSAL filed the tokens under another account (and says so
+// with kept false).
+func (c *Cache) Keep(ctx context.Context, p Partition, r *Redeemed) (kept bool, err error) {
+	rec := &tokenRecord{}
+	kept = r.account == p.Account
 	rec.msal = nil
 	if kept {
 		rec.msal = r.msal
@@ -188,15 +198,18 @@ func (c *Cache) Keep(ctx context.Context, partition string, r *Redeemed) (kept b
 			rec.remember(r.scopes, r.token, r.expires)
 		}
 	}
-	if err := c.recs.save(ctx, partition, rec); err != nil {
+	if err := c.recs.save(ctx, p.Key, rec); err != nil {
 		return kept, storeFailure(err)
 	}
 	return kept, nil
 }
 
-// Delete removes a user's partition.
-func (c *Cache) Delete(ctx context.Context, partition string) error {
-	if err := c.recs.delete(ctx, partition); err != nil {
+// Delete removes a session's partition (its Key).
+func (c *Cache) Delete(ctx context.Context, key string) error {
+	if key == "" {
+		return nil
+	}
+	if err := c.recs.delete(ctx, key); err != nil {
 		return storeFailure(err)
 	}
 	return nil
