@@ -38,6 +38,7 @@
 //	GET  /auth/logout              a page that asks for confirmation
 //	POST /auth/logout              signs out here and at Entra ID (needs the page's CSRF token)
 //	GET  /auth/me                  the signed-in user as JSON, or 401
+//	GET  /auth/frontchannel-logout?sid=...  ends this app's sessions of an Entra session that signed out (register it as the front-channel logout URL)
 //
 // Return paths are relative paths of the app only; anything else returns
 // to "/".

@@ -34,6 +34,9 @@ type Auth struct {
 	authorizeURL  string
 	endSessionURL string
 	signOutOrigin string // where sign-out's form post is redirected: its pages' form-action
+	// frameAncestors may frame the front-channel logout page: the
+	// provider's origins.
+	frameAncestors string
 
 	hostNote  sync.Once // the log's note that the Host header is trusted as sent
 	closeOnce sync.Once
@@ -87,6 +90,10 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	a.signOutOrigin = s.authorityHost
 	if eu, err := url.Parse(md.EndSessionEndpoint); err == nil && eu.Host != "" {
 		a.signOutOrigin = eu.Scheme + "://" + eu.Host
+	}
+	a.frameAncestors = s.authorityHost
+	if a.signOutOrigin != s.authorityHost {
+		a.frameAncestors += " " + a.signOutOrigin
 	}
 	a.verifier = &oidc.Verifier{
 		Keys:           oidc.NewKeySet(md.JWKSURI, s.httpClient, s.now, s.log),

@@ -12,7 +12,8 @@ import (
 )
 
 // Routes serves the sign-in endpoints under the route prefix ("/auth/"
-// by default): login, callback, logout and me. Mount it at that prefix:
+// by default): login, callback, logout, me and frontchannel-logout. Mount
+// it at that prefix:
 //
 //	mux.Handle("/auth/", auth.Routes())
 func (a *Auth) Routes() http.Handler {
@@ -30,6 +31,8 @@ func (a *Auth) Routes() http.Handler {
 			a.handleLogout(w, r)
 		case p + "me":
 			a.handleMe(w, r)
+		case p + "frontchannel-logout":
+			a.handleFrontChannelLogout(w, r)
 		default:
 			http.NotFound(w, r)
 		}

@@ -319,6 +319,17 @@ func (m *Manager) Touch(ctx context.Context, s *Session) error {
 	return m.Save(ctx, s)
 }
 
+// Revoke ends the session stored under key (Session.Key) without a
+// request from its browser, as a sign-out from elsewhere does (front-channel
+// logout). Its cookie stays in that browser and no longer opens anything.
+func (m *Manager) Revoke(ctx context.Context, key string) error {
+	m.opened.drop(key)
+	if err := m.Store.Delete(ctx, key); err != nil {
+		return fmt.Errorf("session: revoke: %w", err)
+	}
+	return nil
+}
+
 // Destroy ends s, as at sign-out: it deletes s and the session named by
 // r's cookie from the store and expires the cookie. s may be nil. The
 // cookie is expired even when the store fails, and the error is returned

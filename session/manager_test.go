@@ -509,6 +509,29 @@ func TestDestroy(t *testing.T) {
 	}
 }
 
+// TestRevoke ends a session by its Key, with no request from its browser:
+// the cookie opens nothing afterwards, even for a Manager that had
+// opened it before.
+func TestRevoke(t *testing.T) {
+	m, store, _ := newManager(t)
+	s, c := start(t, m, true, user)
+	if load(t, m, true, c) == nil {
+		t.Fatal("the session does not load")
+	}
+	if s.Key() == "" || s.Key() != storeKey(t, c.Value) || strings.Contains(s.Key(), c.Value) {
+		t.Fatalf("Key() = %q: not the store key, or it shows the id", s.Key())
+	}
+	if err := m.Revoke(context.Background(), s.Key()); err != nil {
+		t.Fatal(err)
+	}
+	if load(t, m, true, c) != nil {
+		t.Error("the session loads after Revoke")
+	}
+	if _, found, _ := store.Store.Find(context.Background(), s.Key()); found {
+		t.Error("the record is still in the store")
+	}
+}
+
 // TestDefaults checks the zero-value Manager's timeouts against its
 // documented defaults.
 func TestDefaults(t *testing.T) {

@@ -23,6 +23,11 @@ type Session struct {
 	key string // store key, a hash of the id; empty for a Session not made by a Manager
 }
 
+// Key is where s is stored: a hash of the cookie's id, from which the id
+// cannot be recovered, so it may be kept (in an index for server-side
+// sign-out, say) where the id itself must not. Manager.Revoke takes it.
+func (s *Session) Key() string { return s.key }
+
 // record is the stored form of a Session, sealed by the Manager's Box.
 // Times are Unix seconds: a session never needs finer, and short field
 // names keep each stored session small.

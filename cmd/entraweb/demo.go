@@ -105,6 +105,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail("%v (choose another address with -listen, such as -listen 127.0.0.1:0)", err)
 	}
 	appURL := "http://" + displayAddr(ln.Addr().(*net.TCPAddr)) + "/"
+	if emu != nil {
+		// As an app registration would list it: signing out at the
+		// emulator, from any app, ends the demo's session too.
+		if err := emu.Update(func(c *entratest.Config) {
+			c.Tenants[0].Apps[0].FrontChannelLogoutURL = appURL + "auth/frontchannel-logout"
+		}); err != nil {
+			return fail("registering the demo's front-channel logout URL: %v", err)
+		}
+	}
 	srv := newDemoServer(h, logger)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()

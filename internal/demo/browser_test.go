@@ -3,6 +3,7 @@ package demo_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -281,6 +282,37 @@ func TestBrowser(t *testing.T) {
 		b.do("confirming sign-out", chromedp.Click(chromedp.CSS("form button[type=submit]")), chromedp.WaitVisible(chromedp.ID("sign-in")))
 		if loc := b.location(); loc != st.url+"/" {
 			t.Errorf("after confirming sign-out the browser is at %s, want %s/", loc, st.url)
+		}
+	})
+
+	t.Run("front-channel logout", func(t *testing.T) {
+		// Signing out at Entra ID (from another app of the same Entra
+		// session, say) loads the demo's front-channel logout URL in a
+		// hidden iframe of the identity provider's page, which ends the
+		// demo's session: the iframe must be allowed to load.
+		b := newTab(t, browser, st)
+		b.do("opening the app", chromedp.Navigate(st.url+"/auth/login"))
+		b.signIn(demoUsers[2])
+		b.do("waiting for the home page", chromedp.WaitVisible(chromedp.ID("user-name")))
+		b.do("signing out at the emulator", chromedp.Navigate(st.emu.BrowserURL()+"/"+entratest.DemoTenantID+"/oauth2/v2.0/logout"))
+		if frames := run(b, "counting frames", chromedp.Evaluate[int](`document.querySelectorAll("iframe").length`)); frames != 1 {
+			t.Fatalf("the emulator's logout page has %d front-channel iframes, want 1", frames)
+		}
+		// Navigate waited for the page's load event, which waits for its
+		// frames: the demo's front-channel page has been requested.
+		b.do("opening the app again", chromedp.Navigate(st.url+"/"), chromedp.WaitVisible(chromedp.ID("sign-in")))
+		// The demo sends X-Frame-Options: DENY on every page; this one
+		// page must be framable by the identity provider, or the browser
+		// refuses to show it (the request itself has then already ended
+		// the session, which is why this is checked on its own).
+		resp, err := http.Get(st.url + "/auth/frontchannel-logout?sid=none")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if xfo, csp := resp.Header.Get("X-Frame-Options"), resp.Header.Get("Content-Security-Policy"); xfo != "" ||
+			!strings.Contains(csp, "frame-ancestors ") || !strings.Contains(csp, st.emu.BrowserURL()) {
+			t.Errorf("the front-channel page cannot be framed by the provider: X-Frame-Options %q, CSP %q", xfo, csp)
 		}
 	})
 
