@@ -60,7 +60,9 @@ func startStack(t testing.TB) *stack {
 	}))
 	t.Cleanup(hs.Close)
 	st.url = hs.URL
-	if err := emu.Update(func(c *entratest.Config) { c.Tenants[0].Apps[0].FrontChannelLogoutURL = hs.URL + "/auth/frontchannel-logout" }); err != nil {
+	if err := emu.Update(func(c *entratest.Config) {
+		c.Tenants[0].Apps[0].FrontChannelLogoutURL = hs.URL + "/auth/frontchannel-logout"
+	}); err != nil {
 		t.Fatal(err)
 	}
 	return st

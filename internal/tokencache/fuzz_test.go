@@ -18,4 +18,3 @@ func FuzzTokenIndex(f *testing.F) {
 		}
 	})
 }
-
