@@ -123,7 +123,9 @@ func (a *Auth) ClaimsChallenge(resp *http.Response, scopes ...string) error {
 		} else if b, err := base64.RawURLEncoding.DecodeString(claims); err == nil {
 			claims = string(b)
 		}
-		if len(claims) > 4096 || !strings.HasPrefix(strings.TrimSpace(claims), "{") {
+		// Sent on to Entra ID as they are: trimmed, and a JSON object.
+		claims = strings.TrimSpace(claims)
+		if len(claims) > 4096 || !strings.HasPrefix(claims, "{") {
 			return nil
 		}
 		return &InteractionRequiredError{Scopes: scopes, Claims: claims, Cause: errors.New("the resource asked for more claims (a claims challenge)")}
