@@ -1,5 +1,7 @@
 // Command basic is the smallest complete web app signed in with entraweb.
-// Every page needs a signed-in user; the home page greets them.
+// Every page needs a signed-in user; the home page greets them, and /admin/
+// needs the app role DemoApp.Admin (the emulator's demo app defines it;
+// use a role your own app registration defines).
 //
 // It reads its configuration from the environment (and appsettings.json, if
 // one is in the working directory), so the same binary runs against a real
@@ -45,7 +47,14 @@ var home = template.Must(template.New("home").Parse(`<!doctype html>
 <title>entraweb basic example</title>
 <h1>Hello, {{.Name}}</h1>
 <p>You are signed in as <b>{{.Username}}</b>.</p>
-<p><a href="/auth/logout">Sign out</a></p>
+<p><a href="/admin/">Administration</a> (needs the role DemoApp.Admin) · <a href="/auth/logout">Sign out</a></p>
+`))
+
+var admin = template.Must(template.New("admin").Parse(`<!doctype html>
+<title>entraweb basic example: administration</title>
+<h1>Administration</h1>
+<p>{{.Name}} holds the roles {{range $i, $r := .Roles}}{{if $i}}, {{end}}{{$r}}{{end}}.</p>
+<p><a href="/">Home</a></p>
 `))
 
 func main() {
@@ -74,6 +83,14 @@ func run() int {
 	mux.Handle("/", auth.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		home.Execute(w, entraweb.UserFrom(r.Context()))
+	})))
+	// RequireRole admits DemoApp.Admin and nobody else: with the default
+	// hierarchy (Admin ⊇ Write ⊇ Read), a RequireRole("DemoApp.Read", ·)
+	// page would admit admins and writers too. Others get a 403 page that
+	// names the role.
+	mux.Handle("/admin/", auth.RequireRole("DemoApp.Admin", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		admin.Execute(w, entraweb.UserFrom(r.Context()))
 	})))
 
 	ln, err := net.Listen("tcp", *listen)

@@ -112,6 +112,15 @@ func TestSignInAgainstEmulator(t *testing.T) {
 			t.Errorf("the home page does not show %q:\n%s", want, body)
 		}
 	}
+	// /admin/ needs DemoApp.Admin: alice holds it, bob (DemoApp.Write) does not.
+	if resp, body, err := srv.Browser().Visit(ctx, base+"/admin/", username, entratest.DemoPassword); err != nil ||
+		resp.StatusCode != http.StatusOK || !strings.Contains(body, "DemoApp.Admin") {
+		t.Errorf("alice at /admin/: %v %v %.300s", err, resp, body)
+	}
+	if resp, body, err := srv.Browser().Visit(ctx, base+"/admin/", "bob@"+entratest.DemoTenantDomain, entratest.DemoPassword); err != nil ||
+		resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "You need the role DemoApp.Admin") {
+		t.Errorf("bob at /admin/: %v %v %.300s", err, resp, body)
+	}
 
 	// SIGTERM shuts the server down cleanly.
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
