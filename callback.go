@@ -114,18 +114,21 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if claims.LoginHint != "" {
 		values[valLoginHint] = claims.LoginHint
 	}
-	sess, err := a.sessions.Start(r.Context(), w, r, values)
-	if err != nil {
-		a.storeUnavailable(w, r, err)
-		return
-	}
-	// Entra ID names the session in the ID token's sid (an optional claim
+	// Entra ID names its session in the ID token's sid (an optional claim
 	// in some tenants) and in the callback's session_state: the same value.
 	sid := claims.SessionID
 	if sid == "" {
 		sid = r.Form.Get("session_state")
 	}
 	if validSID(sid) {
+		values[valSID] = sid
+	}
+	sess, err := a.sessions.Start(r.Context(), w, r, values)
+	if err != nil {
+		a.storeUnavailable(w, r, err)
+		return
+	}
+	if sid := values[valSID]; sid != "" {
 		a.rememberSID(ctx, sid, sidEntry{Session: sess.Key(), Tokens: u.tokens})
 	}
 	a.log.Info("entraweb: signed in", "user_oid", u.ObjectID, "tid", u.TenantID, "roles", strings.Join(u.AssignedRoles, ","))

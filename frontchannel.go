@@ -61,6 +61,22 @@ func (a *Auth) rememberSID(ctx context.Context, sid string, e sidEntry) {
 	}
 }
 
+// forgetSID takes a session out of its sid's index at sign-out, deleting
+// the index when it empties, so a sign-out leaves nothing behind.
+func (a *Auth) forgetSID(ctx context.Context, sid, sessionKey string) error {
+	key := sidKey(sid)
+	list := a.sidSessions(ctx, key)
+	rest := slices.DeleteFunc(slices.Clone(list), func(x sidEntry) bool { return x.Session == sessionKey })
+	switch {
+	case len(rest) == len(list) && len(list) > 0:
+		return nil
+	case len(rest) == 0:
+		return a.sessions.Store.Delete(ctx, key)
+	}
+	b, _ := json.Marshal(rest)
+	return a.sessions.Store.Commit(ctx, key, a.sessions.Box.Seal(b, []byte(key)), a.s.now().Add(a.s.life))
+}
+
 func (a *Auth) sidSessions(ctx context.Context, key string) []sidEntry {
 	data, found, err := a.sessions.Store.Find(ctx, key)
 	if err != nil || !found {

@@ -46,6 +46,11 @@ func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 			a.storeUnavailable(w, r, err)
 			return
 		}
+		if sid := sess.Values[valSID]; sid != "" {
+			if err := a.forgetSID(r.Context(), sid, sess.Key()); err != nil {
+				a.log.Warn("entraweb: sign-out could not update the front-channel logout index", "err", err)
+			}
+		}
 		if err := a.sessions.Destroy(r.Context(), w, r, sess); err != nil {
 			a.signOutIncomplete(w, r, u, base, err)
 			return

@@ -75,6 +75,7 @@ const (
 	valUser      = "user"
 	valCSRF      = "csrf"
 	valLoginHint = "login_hint"
+	valSID       = "sid" // the Entra session's id, for front-channel logout
 )
 
 func (a *Auth) userFromValues(v map[string]string) *User {
