@@ -1,12 +1,14 @@
 package entraweb
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/entraweb/entraweb/session"
@@ -34,6 +36,14 @@ const (
 	maxPending    = 4
 	pendingMaxAge = 15 * time.Minute
 	pendingCookie = "entraweb_signin"
+	// Browsers keep a cookie of up to 4,096 bytes of name and value (and
+	// read refuses a longer value): the cookie's value stays under
+	// pendingBudget, which leaves room for the name.
+	pendingBudget = 3800
+	// maxPendingReturn caps a stored return path: a longer one (up to
+	// 2,048 bytes pass SafeReturnPath) would crowd out the other pending
+	// sign-ins, so it is replaced by "/".
+	maxPendingReturn = 512
 )
 
 func randomToken() string {
@@ -89,8 +99,10 @@ func (j *pendingJar) read(r *http.Request, secure bool) []pendingSignIn {
 	return out
 }
 
-// write stores the list, keeping the newest maxPending entries, or
-// deletes the cookie when the list is empty.
+// write stores the list, or deletes the cookie when the list is empty. It
+// keeps the newest maxPending entries, drops the oldest while the cookie
+// would exceed pendingBudget, and replaces a return path longer than
+// maxPendingReturn by "/", so that the newest sign-in always fits.
 func (j *pendingJar) write(w http.ResponseWriter, list []pendingSignIn, secure bool) {
 	c := &http.Cookie{Name: j.name(secure), Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
 	if len(list) == 0 {
@@ -101,10 +113,33 @@ func (j *pendingJar) write(w http.ResponseWriter, list []pendingSignIn, secure b
 	if len(list) > maxPending {
 		list = list[len(list)-maxPending:]
 	}
-	pt, _ := json.Marshal(list)
-	c.Value = base64.RawURLEncoding.EncodeToString(j.box.Seal(pt, []byte(pendingCookie)))
+	list = slices.Clone(list) // the caller's entries keep their return paths
+	for i := range list {
+		if len(list[i].Return) > maxPendingReturn {
+			list[i].Return = "/"
+		}
+	}
+	c.Value = j.seal(list)
+	for len(c.Value) >= pendingBudget && len(list) > 1 {
+		list = list[1:]
+		c.Value = j.seal(list)
+	}
+	if len(c.Value) >= pendingBudget && list[0].Return != "/" {
+		// Only a step-up's scopes and claims make one entry this large.
+		list[0].Return = "/"
+		c.Value = j.seal(list)
+	}
 	c.MaxAge = int(pendingMaxAge / time.Second)
 	http.SetCookie(w, c)
+}
+
+// seal encrypts the list into a cookie value.
+func (j *pendingJar) seal(list []pendingSignIn) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // an "&" in a return path costs 1 byte, not 6
+	enc.Encode(list)
+	return base64.RawURLEncoding.EncodeToString(j.box.Seal(b.Bytes(), []byte(pendingCookie)))
 }
 
 // take removes and returns the pending sign-in with this state.
