@@ -24,7 +24,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		a.signInFailed(w, r, http.StatusBadRequest, "bad_callback", "The sign-in response could not be read.", "Sign in again.", "/", err)
+		a.signInFailed(w, r, http.StatusBadRequest, "bad_callback", "The sign-in response could not be read.", "Sign in again.", "", "/", err)
 		return
 	}
 	state, code, errCode := r.Form.Get("state"), r.Form.Get("code"), r.Form.Get("error")
@@ -34,8 +34,9 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	p, rest, ok := take(list, state)
 	if !ok || state == "" {
 		a.signInFailed(w, r, http.StatusBadRequest, "unknown_state",
-			"This sign-in response does not belong to a sign-in started in this browser, or it took longer than 15 minutes.",
-			"Sign in again. If this keeps happening, check that cookies are allowed for this site and that the redirect URI's host is the host you browse.", "/",
+			"This sign-in did not start in this browser, or it took longer than 15 minutes.",
+			"Sign in again. If this keeps happening, check that this browser allows cookies for this site.",
+			"The callback's state matches no pending sign-in of this browser. Besides blocked cookies and slow sign-ins: the host of the redirect URI must be the host people browse (its cookie is set there), so check Entraweb:PublicBaseUrl or the proxy's forwarded headers.", "/",
 			fmt.Errorf("no pending sign-in of this browser matches the state (state sent: %t, pending sign-ins: %d)", state != "", len(list)))
 		return
 	}
@@ -46,7 +47,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if code == "" || len(code) > 8192 {
-		a.signInFailed(w, r, http.StatusBadRequest, "bad_callback", "The sign-in response carried no authorization code.", "Sign in again.", p.Return, nil)
+		a.signInFailed(w, r, http.StatusBadRequest, "bad_callback", "The sign-in response carried no authorization code.", "Sign in again.", "", p.Return, nil)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
@@ -70,8 +71,9 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var ite *oidc.TokenError
 		if errors.As(err, &ite) {
-			a.signInFailed(w, r, http.StatusUnauthorized, "invalid_token", "The identity provider's answer was refused: the ID token is "+ite.Reason+".",
-				"Sign in again. If it persists, the app's configuration (ClientId, TenantId, Instance) or this machine's clock is wrong.", p.Return, ite)
+			a.signInFailed(w, r, http.StatusUnauthorized, "invalid_token", "The answer from Microsoft Entra ID could not be verified.",
+				"Sign in again. If it happens again, tell the app's administrator, quoting the trace id below.",
+				"The ID token was refused: it is "+ite.Reason+". Check AzureAd:ClientId, TenantId and Instance, and this machine's clock.", p.Return, ite)
 			return
 		}
 		a.providerDown(w, r, p.Return, err)

@@ -32,7 +32,7 @@ func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool
 			a.storeUnavailable(w, r, err)
 			return true
 		}
-		if sess != nil && sess.Values[valCSRF] != "" {
+		if sess != nil && sess.Values[valCSRF] != "" && stepUpFits(ire.Scopes, ire.Claims) {
 			login += "&req=" + url.QueryEscape(a.sealStepUp(ire.Scopes, ire.Claims, sess.Values[valCSRF]))
 		}
 		if mayRedirectToSignIn(r) {
@@ -53,6 +53,22 @@ func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool
 		a.tokenFailed(w, r, err)
 	}
 	return true
+}
+
+// A step-up's scopes and claims ride in the pending sign-in cookie beside
+// the return path; these bounds keep the newest entry under the cookie's
+// budget (TestPendingCookieSize builds the largest).
+const (
+	maxStepUpClaims = 1024
+	maxStepUpScopes = 512
+)
+
+func stepUpFits(scopes []string, claims string) bool {
+	n := 0
+	for _, s := range scopes {
+		n += len(s) + 1
+	}
+	return n <= maxStepUpScopes && len(claims) <= maxStepUpClaims
 }
 
 // stepUp is what a challenge asks the next sign-in for. It travels sealed
@@ -91,7 +107,7 @@ func (a *Auth) openStepUp(v, sessionSecret string) (*stepUp, bool) {
 		return nil, false
 	}
 	var su stepUp
-	if json.Unmarshal(pt, &su) != nil || a.s.now().Unix() >= su.Expires {
+	if json.Unmarshal(pt, &su) != nil || a.s.now().Unix() >= su.Expires || !stepUpFits(su.Scopes, su.Claims) {
 		return nil, false
 	}
 	return &su, true
@@ -125,7 +141,9 @@ func (a *Auth) ClaimsChallenge(resp *http.Response, scopes ...string) error {
 		}
 		// Sent on to Entra ID as they are: trimmed, and a JSON object.
 		claims = strings.TrimSpace(claims)
-		if len(claims) > 4096 || !strings.HasPrefix(claims, "{") {
+		// A step-up travels in the pending sign-in cookie, which must stay
+		// under the browser's 4 KB: real challenges are a few hundred bytes.
+		if len(claims) > maxStepUpClaims || !strings.HasPrefix(claims, "{") {
 			return nil
 		}
 		return &InteractionRequiredError{Scopes: scopes, Claims: claims, Cause: errors.New("the resource asked for more claims (a claims challenge)")}

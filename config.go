@@ -102,6 +102,15 @@ type Config struct {
 	// to the log.
 	Environment string
 
+	// SkipCredentialCheck turns off the check New makes of the client
+	// credential: one client-credentials request for Microsoft Graph's
+	// ".default" scope, which succeeds for any registered app with a good
+	// credential (application permissions are not needed), so that a wrong
+	// or expired secret stops the app at start-up instead of failing the
+	// first user's sign-in. Configuration: Entraweb:VerifyCredentialAtStart
+	// false.
+	SkipCredentialCheck bool
+
 	// ErrorPage, when set, renders the error pages entraweb would show a
 	// browser (a 403 for a missing role or group, a sign-in that did not
 	// complete, an unavailable provider or store), so that a refused user
@@ -117,6 +126,10 @@ type Config struct {
 	Logger *slog.Logger `json:"-"`
 	// Store overrides Session.Store with a store built in code.
 	Store session.Store `json:"-"`
+
+	// ignored are the settings keys LoadConfig read and ignored (keys of
+	// ASP.NET Core's options that mean nothing here); New logs them.
+	ignored []string
 }
 
 // CertificateSource locates a certificate credential: a file (Path), or
@@ -173,14 +186,6 @@ type SessionConfig struct {
 	// share a database; default "entraweb:".
 	KeyPrefix string
 }
-
-// Secret is a string that never prints: not in logs, errors or %v.
-type Secret string
-
-func (Secret) String() string { return "[redacted]" }
-
-// LogValue keeps a Secret out of structured logs.
-func (Secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
 
 // Duration is a time.Duration read as "90s" or "1h30m", or as .NET's
 // "hh:mm:ss".

@@ -97,6 +97,14 @@ func TestCertificateCredential(t *testing.T) {
 		cfg := testConfig(srv)
 		cfg.ClientSecret = ""
 		cfg.ClientCertificate = entraweb.CertificateSource{Path: other}
+		// New refuses it at start-up...
+		if _, err := entraweb.New(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "AADSTS700027") || !strings.Contains(err.Error(), "Upload the certificate") {
+			t.Errorf("New with an unregistered certificate: %v", err)
+		}
+		// ...and with the check off, the first sign-in's page names the
+		// fix to the administrator (in Development).
+		cfg.SkipCredentialCheck = true
+		cfg.Environment = "Development"
 		a := newApp(t, srv, cfg)
 		resp, body, err := srv.Browser().Visit(context.Background(), a.url+"/", alice, entratest.DemoPassword)
 		if err != nil || resp.StatusCode != 400 || !strings.Contains(body, "AADSTS700027") || !strings.Contains(body, "Upload the certificate") {
@@ -105,13 +113,33 @@ func TestCertificateCredential(t *testing.T) {
 	})
 }
 
+// TestBadSecretNamesTheFix: a wrong secret stops New at start-up with
+// AADSTS7000215's meaning and fix; with the check turned off, the first
+// sign-in's error page names them.
 func TestBadSecretNamesTheFix(t *testing.T) {
 	srv := entratest.NewServer(t, nil)
 	cfg := testConfig(srv)
 	cfg.ClientSecret = "not-the-secret"
-	a := newApp(t, srv, cfg)
-	resp, body, err := srv.Browser().Visit(context.Background(), a.url+"/", alice, entratest.DemoPassword)
-	if err != nil || resp.StatusCode != 400 || !strings.Contains(body, "AADSTS7000215") || !strings.Contains(body, "Secret ID") {
-		t.Errorf("wrong secret: %v %d %.300s", err, resp.StatusCode, body)
+	before := srv.Calls(entratest.EndpointToken)
+	_, err := entraweb.New(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "AADSTS7000215") || !strings.Contains(err.Error(), "Value, not its Secret ID") ||
+		strings.Contains(err.Error(), "not-the-secret") {
+		t.Fatalf("New with a wrong secret: %v", err)
+	}
+	if n := srv.Calls(entratest.EndpointToken) - before; n != 1 {
+		t.Errorf("the check made %d token requests, want 1", n)
+	}
+	cfg.SkipCredentialCheck = true
+	for _, env := range []string{"Production", "Development"} {
+		cfg.Environment = env
+		a := newApp(t, srv, cfg)
+		resp, body, err := srv.Browser().Visit(context.Background(), a.url+"/", alice, entratest.DemoPassword)
+		if err != nil || resp.StatusCode != 400 || !strings.Contains(body, "not set up correctly") || !strings.Contains(body, "Trace id") {
+			t.Errorf("%s: wrong secret: %v %d %.300s", env, err, resp.StatusCode, body)
+		}
+		operator := strings.Contains(body, "AADSTS7000215") && strings.Contains(body, "Secret ID")
+		if operator != (env == "Development") {
+			t.Errorf("%s: the administrator's fix on the page: %v", env, operator)
+		}
 	}
 }

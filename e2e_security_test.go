@@ -308,7 +308,7 @@ func TestCallbackFailures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "assign") || !strings.Contains(body, "AADSTS50105") {
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "has not been given access") || strings.Contains(body, "AADSTS50105") {
 			t.Errorf("AADSTS50105: %d %.400s", resp.StatusCode, body)
 		}
 	})
@@ -319,7 +319,7 @@ func TestCallbackFailures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "ID token is") {
+			if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "could not be verified") {
 				t.Errorf("%s: %d %.300s", f, resp.StatusCode, body)
 			}
 		})

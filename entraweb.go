@@ -127,12 +127,57 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 			return confidential.New(s.authority, cfg.ClientID, cred, opts...)
 		},
 	})
+	if err := a.checkCredential(ctx, cfg); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if len(cfg.ignored) > 0 {
+		s.log.Info("entraweb: settings of ASP.NET Core's AzureAd section that entraweb does not use were ignored", "keys", strings.Join(cfg.ignored, ", "))
+	}
+	if !strings.HasPrefix(s.callbackPath, s.prefix) {
+		s.log.Info("entraweb: the callback path lies outside the route prefix: mount Routes at both (auth.Mount(mux) does)", "callback", s.callbackPath, "prefix", s.prefix)
+	}
 	// Load the signing keys now, so a sign-in never waits for them; a
 	// failure here is retried on first use.
 	if err := a.verifier.Keys.Refresh(ctx); err != nil {
 		s.log.Warn("entraweb: could not fetch the signing keys yet; will retry at the first sign-in", "url", md.JWKSURI, "err", err)
 	}
 	return a, nil
+}
+
+// checkCredential asks for an app token for Microsoft Graph's ".default"
+// scope, which Entra ID grants any registered app with a good credential
+// (with no application permissions the token just carries no roles): a
+// wrong secret, an expired one or an unknown app stops the app here, with
+// the AADSTS meaning and its fix, rather than at the first user's
+// callback. A multi-tenant authority has no tenant to ask for an app
+// token, so the check is left out there.
+func (a *Auth) checkCredential(ctx context.Context, cfg Config) error {
+	if cfg.SkipCredentialCheck || a.s.multiTenant {
+		return nil
+	}
+	scope := graphResource(a.s.authorityHost) + "/.default"
+	if _, err := a.tokens.AppToken(ctx, []string{scope}); err != nil {
+		err = providerError(err, scope)
+		var ae *AADSTSError
+		if errors.As(err, &ae) {
+			return fmt.Errorf("entraweb: the client credential was refused by Entra ID (a client-credentials request for %s; Entraweb:VerifyCredentialAtStart false turns this check off): %w", scope, ae)
+		}
+		return fmt.Errorf("entraweb: checking the client credential: %w", err)
+	}
+	return nil
+}
+
+// graphResource is Microsoft Graph's resource in the cloud of an
+// authority host.
+func graphResource(authorityHost string) string {
+	switch strings.TrimPrefix(authorityHost, "https://") {
+	case "login.microsoftonline.us":
+		return "https://graph.microsoft.us"
+	case "login.chinacloudapi.cn", "login.partner.microsoftonline.cn":
+		return "https://microsoftgraph.chinacloudapi.cn"
+	}
+	return "https://graph.microsoft.com"
 }
 
 // credentialSource names the configured credential for tokencache.

@@ -58,6 +58,7 @@ func TestGroupsOverageUnreadable(t *testing.T) {
 	srv := entratest.NewServer(t, nil)
 	cfg := testConfig(srv)
 	cfg.GroupsScope = "Directory.Read.All" // not consented for DemoApp in the emulator
+	cfg.Environment = "Development"        // the page shows the administrator's fix
 	url := groupsApp(t, srv, cfg)
 	resp, body, err := srv.Browser().Visit(context.Background(), url+"/project-200", "erin@contoso.onmicrosoft.com", entratest.DemoPassword)
 	if err != nil {

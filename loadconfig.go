@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -79,10 +80,12 @@ func clearCredentials(c *Config) {
 	c.ClientSecret, c.ClientCertificate, c.FederatedTokenFile, c.ManagedIdentity = "", CertificateSource{}, "", nil
 }
 
-// credential reads one entry of Microsoft.Identity.Web's ClientCredentials.
-func credentialEntry(d *appsettings.Decoder, env map[string]string, key string, v any, cfg *Config) {
+// credentialEntry reads one entry of Microsoft.Identity.Web's
+// ClientCredentials or ClientCertificates (certificatesOnly).
+func credentialEntry(d *appsettings.Decoder, env map[string]string, key string, v any, cfg *Config, certificatesOnly bool) {
 	var src, path, password, b64, assertionPath, miClientID string
 	var secret Secret
+	var skip bool
 	d.Object(key, v, map[string]appsettings.Field{
 		"SourceType":                  d.Str(&src),
 		"ClientSecret":                d.Str((*string)(&secret)),
@@ -91,7 +94,27 @@ func credentialEntry(d *appsettings.Decoder, env map[string]string, key string, 
 		"Base64EncodedValue":          d.Str(&b64),
 		"SignedAssertionFileDiskPath": d.Str(&assertionPath),
 		"ManagedIdentityClientId":     d.Str(&miClientID),
+		"Skip":                        d.Bool(&skip),
+		// Read so that their SourceType can be refused with a fix below,
+		// rather than as unknown keys.
+		"KeyVaultUrl":                  d.Str(new(string)),
+		"KeyVaultCertificateName":      d.Str(new(string)),
+		"CertificateStorePath":         d.Str(new(string)),
+		"CertificateThumbprint":        d.Str(new(string)),
+		"CertificateDistinguishedName": d.Str(new(string)),
+		"CertificateSubjectName":       d.Str(new(string)),
 	})
+	if skip {
+		return // Microsoft.Identity.Web skips such an entry too
+	}
+	if certificatesOnly {
+		switch strings.ToLower(src) {
+		case "path", "base64encoded", "keyvault", "storewiththumbprint", "storewithdistinguishedname", "storewithsubjectname":
+		default:
+			d.Fail(key+":SourceType", fmt.Sprintf("%q is not a certificate source; use Path or Base64Encoded (or list other credentials under ClientCredentials)", src))
+			return
+		}
+	}
 	need := func(field, val string) bool {
 		if val == "" {
 			d.Fail(key+":"+field, "missing for SourceType "+src)
@@ -121,8 +144,66 @@ func credentialEntry(d *appsettings.Decoder, env map[string]string, key string, 
 		}
 	case "signedassertionfrommanagedidentity":
 		cfg.ManagedIdentity = &ManagedIdentitySource{ClientID: miClientID}
+	case "keyvault":
+		d.Fail(key+":SourceType", "KeyVault: entraweb does not read Key Vault; fetch the certificate into a file or a secret (az keyvault secret download --encoding base64) and use SourceType Path or Base64Encoded, or AZURE_CLIENT_CERTIFICATE_PATH")
+	case "storewiththumbprint", "storewithdistinguishedname", "storewithsubjectname":
+		d.Fail(key+":SourceType", src+": certificate stores are Windows'; export the certificate with its key to a PEM or PFX file and use SourceType Path")
 	default:
 		d.Fail(key+":SourceType", fmt.Sprintf("%q is not supported; use ClientSecret, Path, Base64Encoded, SignedAssertionFilePath or SignedAssertionFromManagedIdentity", src))
+	}
+}
+
+// ignoredAzureAdKeys are the keys of Microsoft.Identity.Web's AzureAd
+// section (its MicrosoftIdentityOptions, ASP.NET Core's
+// OpenIdConnectOptions and MSAL's ConfidentialClientApplicationOptions)
+// that configure something entraweb does its own way or not at all. A
+// file written for ASP.NET Core loads with them; New logs which were
+// ignored. Any other unknown key is still an error, so a misspelling is
+// never silently dropped.
+var ignoredAzureAdKeys = []string{
+	// Read by web APIs (bearer tokens) in Microsoft.Identity.Web's
+	// templates; a web app asks for scopes with Entraweb:Scopes.
+	"Scopes",
+	// B2C user flows (entraweb serves Entra ID workforce tenants).
+	"EditProfilePolicyId", "SignUpSignInPolicyId", "ResetPasswordPolicyId", "DefaultUserFlow",
+	// Token cache and MSAL tuning that entraweb decides itself.
+	"UseFastUnboundedCache", "PartitionAppTokenCacheByAudience", "LegacyCacheCompatibilityEnabled",
+	"EnableCacheSynchronization", "AzureRegion", "ClientName", "ClientVersion", "LogLevel",
+	"EnablePiiLogging", "IsDefaultPlatformLoggingEnabled", "KerberosServicePrincipalName", "TicketContainer",
+	// Token decryption and other web API settings.
+	"TokenDecryptionCertificates", "TokenDecryptionCredentials", "AllowWebApiToBeAuthorizedByACL", "Audience", "Audiences",
+	// ASP.NET Core's OpenID Connect handler: entraweb always uses the
+	// code flow with PKCE, its own paths and its own validation.
+	"WithSpaAuthCode", "ResetPasswordPath", "ErrorPath", "ExtraQueryParameters", "MetadataAddress",
+	"RequireHttpsMetadata", "RemoteSignOutPath", "SignedOutRedirectUri", "ResponseMode", "ResponseType",
+	"Prompt", "Resource", "MaxAge", "UsePkce", "SaveTokens", "GetClaimsFromUserInfoEndpoint", "MapInboundClaims",
+	"SkipUnrecognizedRequests", "UseTokenLifetime", "DisableTelemetry", "RefreshOnIssuerKeyNotFound",
+	"RefreshInterval", "AutomaticRefreshInterval", "SignInScheme", "SignOutScheme", "ClaimsIssuer",
+	"AccessDeniedPath", "RemoteAuthenticationTimeout", "ReturnUrlParameter", "RedirectUri",
+	"AadAuthorityAudience", "AzureCloudInstance", "Name", "AppHomeTenantId",
+	// Managed identity as Microsoft.Identity.Web's older options name it;
+	// entraweb reads it from a ClientCredentials entry.
+	"UserAssignedManagedIdentityClientId", "ClientCredentialsUsingManagedIdentity",
+}
+
+// authorityParts fills Instance and TenantId, where the file left them
+// out, from Microsoft.Identity.Web's Authority: the two joined
+// (https://login.microsoftonline.com/<tenant>, with or without /v2.0).
+func authorityParts(d *appsettings.Decoder, authority string, cfg *Config) {
+	u, err := url.Parse(authority)
+	seg := ""
+	if err == nil {
+		seg, _, _ = strings.Cut(strings.Trim(u.Path, "/"), "/")
+	}
+	if err != nil || u.Scheme == "" || u.Host == "" || seg == "" {
+		d.Fail("AzureAd:Authority", fmt.Sprintf("%q is not an authority such as https://login.microsoftonline.com/<tenant id>/v2.0", authority))
+		return
+	}
+	if cfg.Instance == "" {
+		cfg.Instance = u.Scheme + "://" + u.Host + "/"
+	}
+	if cfg.TenantID == "" {
+		cfg.TenantID = seg
 	}
 }
 
@@ -130,9 +211,10 @@ func credentialEntry(d *appsettings.Decoder, env map[string]string, key string, 
 // collecting every error.
 func decodeSettings(root appsettings.Tree, env map[string]string) (Config, error) {
 	var cfg Config
+	var authority string
 	d := &appsettings.Decoder{}
 	if k, ok := appsettings.Lookup(root, "AzureAd"); ok {
-		d.Object("AzureAd", root[k], map[string]appsettings.Field{
+		ignored := d.Object("AzureAd", root[k], map[string]appsettings.Field{
 			"Instance":              d.Str(&cfg.Instance),
 			"TenantId":              d.Str(&cfg.TenantID),
 			"ClientId":              d.Str(&cfg.ClientID),
@@ -143,9 +225,17 @@ func decodeSettings(root appsettings.Tree, env map[string]string) (Config, error
 			"SendX5C":               d.Bool(&cfg.ClientCertificate.SendX5C),
 			"ClientCapabilities":    d.Strs(&cfg.ClientCapabilities),
 			"ClientCredentials": func(key string, v any) {
-				d.List(key, v, func(key string, v any) { credentialEntry(d, env, key, v, &cfg) })
+				d.List(key, v, func(key string, v any) { credentialEntry(d, env, key, v, &cfg, false) })
 			},
-		})
+			"Authority": d.Str(&authority),
+			"ClientCertificates": func(key string, v any) {
+				d.List(key, v, func(key string, v any) { credentialEntry(d, env, key, v, &cfg, true) })
+			},
+		}, ignoredAzureAdKeys...)
+		cfg.ignored = append(cfg.ignored, ignored...)
+		if authority != "" {
+			authorityParts(d, authority, &cfg)
+		}
 	}
 	if k, ok := appsettings.Lookup(root, "Entraweb"); ok {
 		d.Object("Entraweb", root[k], map[string]appsettings.Field{
@@ -159,6 +249,11 @@ func decodeSettings(root appsettings.Tree, env map[string]string) (Config, error
 			"PublicBaseUrl":  d.Str(&cfg.PublicBaseURL),
 			"TrustedProxies": d.Strs(&cfg.TrustedProxies),
 			"RoutePrefix":    d.Str(&cfg.RoutePrefix),
+			"VerifyCredentialAtStart": func(key string, v any) {
+				verify := true
+				d.Bool(&verify)(key, v)
+				cfg.SkipCredentialCheck = !verify
+			},
 			"Session": func(key string, v any) {
 				d.Object(key, v, map[string]appsettings.Field{
 					"IdleTimeout": d.Duration((*time.Duration)(&cfg.Session.IdleTimeout)),

@@ -33,7 +33,7 @@ func (a *Auth) forbiddenGroup(w http.ResponseWriter, r *http.Request, u *User, g
 		Links:    a.forbiddenLinks(r)}
 	if u.GroupsOverage {
 		p.Message = "You are in more groups than a sign-in token lists, and they could not be read from Microsoft Graph."
-		p.Fix = "Ask " + a.accessContact() + " to grant the app the Graph permission " + a.groupsScope() + " (with admin consent), then sign in again."
+		p.Fix = "Tell " + a.accessContact() + ", quoting the trace id below; sign in again once they have fixed it."
 		p.Operator = "Grant the app registration the delegated Microsoft Graph permission " + a.groupsScope() +
 			" with admin consent (API permissions), so entraweb can read the groups of users in too many groups for a token."
 	}

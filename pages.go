@@ -36,8 +36,8 @@ type Problem struct {
 	// where in the Entra admin center). The default pages show it only
 	// when Config.Environment is Development; it is always logged.
 	Operator string
-	// Details are technical lines (an AADSTS code and Entra's text) the
-	// default page lists under the message.
+	// Details are technical lines (Entra's own error text) for the
+	// administrator, shown and logged like Operator.
 	Details []string
 	// Links are what the default page offers: sign in again, home...
 	Links []Link
@@ -75,8 +75,8 @@ a.secondary{background:#e6e6e6;color:#1b1b1b}
 {{if .Fix}}<p class="fix"><strong>What to do:</strong> {{.Fix}}</p>{{end}}
 {{if .Form}}<form method="post" action="{{.Form.Action}}"><input type="hidden" name="csrf" value="{{.Form.CSRF}}"><button type="submit">Sign out{{if .Form.Name}} {{.Form.Name}}{{end}}</button></form>{{end}}
 {{range $i, $l := .Links}}<a class="button{{if $i}} secondary{{end}}" href="{{$l.Href}}">{{$l.Text}}</a>{{end}}
-{{if .Details}}<ul class="details">{{range .Details}}<li>{{.}}</li>{{end}}</ul>{{end}}
-{{if and .Development .Operator}}<p class="operator" id="operator"><strong>For the app's administrator</strong> (shown because the environment is Development): {{.Operator}}</p>{{end}}
+{{if .Development}}{{if .Operator}}<p class="operator" id="operator"><strong>For the app's administrator</strong> (shown because the environment is Development): {{.Operator}}</p>{{end}}
+{{if .Details}}<ul class="details">{{range .Details}}<li>{{.}}</li>{{end}}</ul>{{end}}{{end}}
 {{if .TraceID}}<p class="trace">Trace id: {{.TraceID}}</p>{{end}}
 </main></body></html>`))
 
@@ -124,6 +124,9 @@ func (a *Auth) fail(w http.ResponseWriter, r *http.Request, p Problem, cause err
 	}
 	if p.Operator != "" {
 		attrs = append(attrs, "fix", p.Operator)
+	}
+	if len(p.Details) > 0 {
+		attrs = append(attrs, "details", strings.Join(p.Details, " | "))
 	}
 	if cause != nil {
 		attrs = append(attrs, "err", cause)

@@ -39,6 +39,23 @@ func (a *Auth) Routes() http.Handler {
 	})
 }
 
+// Mux is what Mount needs of a router: http.ServeMux and chi's Router
+// have it.
+type Mux interface {
+	Handle(pattern string, handler http.Handler)
+}
+
+// Mount mounts Routes on mux at the route prefix and, when the callback
+// path lies outside it (ASP.NET Core's /signin-oidc, say), at the
+// callback path too.
+func (a *Auth) Mount(mux Mux) {
+	h := a.Routes()
+	mux.Handle(a.s.prefix, h)
+	if !strings.HasPrefix(a.s.callbackPath, a.s.prefix) {
+		mux.Handle(a.s.callbackPath, h)
+	}
+}
+
 // hostOK refuses a request whose Host header cannot be part of a URL, when
 // URLs are built from it; and when nothing configured says what the app's
 // URL is, it says once in the log that the Host header is taken as sent.

@@ -159,8 +159,12 @@ func (c Config) validateRoutes(s *settings, p *problems) {
 	if s.callbackPath == "" {
 		s.callbackPath = s.prefix + "callback"
 	}
-	if !strings.HasPrefix(s.callbackPath, s.prefix) || len(s.callbackPath) == len(s.prefix) || strings.ContainsAny(s.callbackPath, "?#\\ ") {
-		p.add("AzureAd:CallbackPath", "%q must be a path under RoutePrefix %q, which Routes serves", s.callbackPath, s.prefix)
+	// A callback outside the prefix (ASP.NET Core's /signin-oidc) is
+	// served too: Routes answers it wherever it is mounted, and Mount
+	// mounts it at both places.
+	if !strings.HasPrefix(s.callbackPath, "/") || strings.HasPrefix(s.callbackPath, "//") || s.callbackPath == s.prefix ||
+		strings.HasSuffix(s.callbackPath, "/") || strings.ContainsAny(s.callbackPath, "?#\\ ") {
+		p.add("AzureAd:CallbackPath", "%q must be an absolute path such as /auth/callback or /signin-oidc", s.callbackPath)
 	}
 	s.signedOutPath = c.SignedOutCallbackPath
 	if s.signedOutPath == "" {
