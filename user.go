@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/entraweb/entraweb/internal/tokencache"
@@ -85,6 +86,7 @@ func (a *Auth) userFromValues(v map[string]string) *User {
 	}
 	var u User
 	st := storedUser{User: &u}
+	a.users.decodes.Add(1)
 	if json.Unmarshal([]byte(raw), &st) != nil || u.ObjectID == "" || u.TenantID == "" {
 		return nil
 	}
@@ -108,11 +110,17 @@ func (u *User) clone() *User {
 type userCache struct {
 	mu sync.Mutex
 	m  map[string]*User
+
+	off     bool         // benchmarks of the miss path turn it off
+	decodes atomic.Int64 // users decoded from their stored text
 }
 
 const maxCachedUsers = 10000
 
 func (c *userCache) get(raw string) (*User, bool) {
+	if c.off {
+		return nil, false
+	}
 	c.mu.Lock()
 	u, ok := c.m[raw]
 	c.mu.Unlock()

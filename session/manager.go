@@ -72,6 +72,11 @@ type Manager struct {
 	// Logger receives events such as a record failing authentication.
 	// Nil means slog.Default().
 	Logger *slog.Logger
+	// OpenedCacheSize is how many sessions Load keeps decrypted and
+	// decoded, each with the sealed bytes it came from (every Load still
+	// reads the store). Zero means 10,000; a negative value turns the
+	// cache off.
+	OpenedCacheSize int
 
 	opened openedCache
 }
@@ -93,7 +98,10 @@ type openedRecord struct {
 
 const maxOpened = 10000
 
-func (c *openedCache) get(key string, sealed []byte) (*Session, bool) {
+func (c *openedCache) get(key string, sealed []byte, size int) (*Session, bool) {
+	if size < 0 {
+		return nil, false
+	}
 	c.mu.Lock()
 	r, ok := c.m[key]
 	c.mu.Unlock()
@@ -104,13 +112,20 @@ func (c *openedCache) get(key string, sealed []byte) (*Session, bool) {
 	return &Session{Created: r.s.Created, LastSeen: r.s.LastSeen, Values: maps.Clone(r.s.Values), key: key}, true
 }
 
-func (c *openedCache) put(key string, sealed []byte, s *Session) {
+func (c *openedCache) put(key string, sealed []byte, s *Session, size int) {
+	if size < 0 {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
 		c.m = map[string]openedRecord{}
 	}
-	if len(c.m) >= maxOpened {
+	limit := size
+	if limit == 0 {
+		limit = maxOpened
+	}
+	if len(c.m) >= limit {
 		for k := range c.m { // drop one at random
 			delete(c.m, k)
 			break
@@ -223,7 +238,7 @@ func (m *Manager) Load(ctx context.Context, r *http.Request) (*Session, error) {
 		m.opened.drop(key)
 		return nil, nil
 	}
-	s, hit := m.opened.get(key, data)
+	s, hit := m.opened.get(key, data, m.OpenedCacheSize)
 	if !hit {
 		s, err = m.open(key, data)
 	}
@@ -241,7 +256,7 @@ func (m *Manager) Load(ctx context.Context, r *http.Request) (*Session, error) {
 		return nil, nil
 	}
 	if !hit {
-		m.opened.put(key, data, s)
+		m.opened.put(key, data, s, m.OpenedCacheSize)
 	}
 	return s, nil
 }
