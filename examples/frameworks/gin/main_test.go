@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/entraweb/entraweb/examples/frameworks/internal/shutdowntest"
 	"github.com/entraweb/entraweb/examples/frameworks/internal/signintest"
 )
 
@@ -56,3 +57,5 @@ func TestSignIn(t *testing.T) {
 		}
 	}
 }
+
+func TestGracefulShutdown(t *testing.T) { shutdowntest.Run(t, run) }
