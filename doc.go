@@ -53,8 +53,10 @@
 // Role is the same as middleware, func(http.Handler) http.Handler, for
 // routers that chain middleware:
 //
-//	mux.Handle("/admin/", auth.RequireRole("DemoApp.Admin", admin))
-//	r.With(auth.Role("DemoApp.Write")).Post("/orders", create) // chi
+//	adminPage := func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "for admins") }
+//	newOrder := func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "order taken") }
+//	mux.Handle("/admin/", auth.RequireRole("DemoApp.Admin", http.HandlerFunc(adminPage)))
+//	router.With(auth.Role("DemoApp.Write")).Post("/orders", newOrder) // chi
 //
 // App roles come from the ID token's roles claim and are expanded through a
 // hierarchy. By default, for any prefix P, P.Admin implies P.Write, which
@@ -82,7 +84,14 @@
 //	if auth.Challenge(w, r, err) {
 //		return
 //	}
-//	resp := callGraph(tok)
+//	req, _ := http.NewRequestWithContext(r.Context(), "GET", "https://graph.microsoft.com/v1.0/me/messages", nil)
+//	req.Header.Set("Authorization", "Bearer "+tok)
+//	resp, err := http.DefaultClient.Do(req)
+//	if err != nil {
+//		http.Error(w, "Microsoft Graph cannot be reached", http.StatusBadGateway)
+//		return
+//	}
+//	defer resp.Body.Close()
 //	if err := auth.ClaimsChallenge(resp, "Mail.Read"); err != nil {
 //		auth.Challenge(w, r, err) // Conditional Access asked for more
 //		return

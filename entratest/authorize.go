@@ -139,14 +139,14 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	case "login", "select_account":
-		s.signInPage(w, r, req, "")
+		s.signInPage(w, r, req, "", "")
 		return
 	}
 	if user != nil && (req.LoginHint == "" || strings.EqualFold(req.LoginHint, user.Username)) {
 		s.finish(w, r, req, user, true)
 		return
 	}
-	s.signInPage(w, r, req, "")
+	s.signInPage(w, r, req, "", "")
 }
 
 // validateAuthorize checks what must be right before anything may be sent
@@ -337,7 +337,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	// their password into the wrong box.
 	refused := func(msg string, args ...any) {
 		s.log.Info("entratest: sign-in refused", append([]any{"client_id", req.ClientID}, args...)...)
-		s.signInPage(w, r, req, msg)
+		s.signInPage(w, r, req, msg, name)
 	}
 	if pick := r.PostForm.Get("pick"); pick != "" {
 		u = wd.usersOID[strings.ToLower(pick)]
@@ -390,7 +390,7 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 	sso := s.ssoUser(r, wd)
 	if u == nil || sso == nil || sso.ObjectID != u.ObjectID {
 		s.log.Info("entratest: consent refused", "client_id", req.ClientID, "reason", "the SSO session ended before consent")
-		s.signInPage(w, r, req, "Your session has ended; sign in again.")
+		s.signInPage(w, r, req, "Your session has ended; sign in again.", "")
 		return
 	}
 	if r.PostForm.Get("accept") != "yes" {

@@ -99,9 +99,11 @@
 // address, and discovery names that address for the authorize and
 // end-session endpoints: a browser that does not trust the emulator's CA
 // then meets no certificate warning. Tokens, keys and Graph stay on TLS.
+// The demo and the entraweb emulator command serve their pages this way.
 //
 // The sign-in page lists the tenant's test users to pick from and takes a
-// username and password. A cookie keeps the browser signed in, so the next
+// username and password; after a wrong password or an unknown username it
+// shows the error and keeps the username typed. A cookie keeps the browser signed in, so the next
 // sign-in is silent; prompt=login shows the page again, prompt=none without
 // a session answers login_required. The cookie also remembers the apps
 // signed in during the session (the latest 20).

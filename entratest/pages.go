@@ -1,6 +1,7 @@
 package entratest
 
 import (
+	"cmp"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -32,7 +33,7 @@ label{display:block;font-size:13px;margin-top:14px}
 input[type=text],input[type=password]{width:100%;box-sizing:border-box;border:0;border-bottom:1px solid #666;padding:6px 0;font:inherit;font-size:15px}
 .btn{background:#0067b8;color:#fff;border:0;padding:8px 24px;font:inherit;min-width:108px;cursor:pointer;margin-top:20px}
 .btn.secondary{background:#e6e6e6;color:#1b1b1b}
-.error{color:#e81123;font-size:14px;margin:8px 0}
+.error{color:#e81123;font-size:14px;margin:16px 0 20px;padding:8px 12px;border-left:3px solid #e81123;background:#fdf3f4}
 .details{font-size:12px;color:#616161;word-break:break-all;border-top:1px solid #e6e6e6;margin-top:20px;padding-top:10px}
 footer{text-align:center;font-size:12px;color:#616161}
 ul.perms{padding-left:18px}
@@ -53,7 +54,7 @@ ul.perms{padding-left:18px}
 <form method="post" action="{{.Action}}">
 <input type="hidden" name="ctx" value="{{.Ctx}}">
 <label for="username">Email, phone, or Skype</label>
-<input id="username" name="username" type="text" autocomplete="username" value="{{.Hint}}" required>
+<input id="username" name="username" type="text" autocomplete="username" value="{{.Username}}" required>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password">
 <button class="btn" type="submit">Sign in</button>
@@ -133,8 +134,11 @@ func (s *Server) renderPage(w http.ResponseWriter, status int, name string, data
 
 type tileUser struct{ ObjectID, DisplayName, Username, Role string }
 
-// signInPage shows the account picker and the username/password form.
-func (s *Server) signInPage(w http.ResponseWriter, r *http.Request, req *authRequest, msg string) {
+// signInPage shows the account picker and the username/password form,
+// with msg above them when it is not empty. The username field holds
+// username, or the request's login_hint when that is empty: after a wrong
+// password the person retypes only the password.
+func (s *Server) signInPage(w http.ResponseWriter, r *http.Request, req *authRequest, msg, username string) {
 	wd := s.world.Load()
 	client := wd.apps[req.ClientID]
 	a, _ := wd.resolve(req.Tenant)
@@ -163,7 +167,7 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request, req *authReq
 	}
 	s.render(w, status, "signin", map[string]any{
 		"Title": "Sign in to your account", "AppName": client.DisplayName, "TenantName": tenant,
-		"Error": msg, "Users": users, "Hint": req.LoginHint,
+		"Error": msg, "Users": users, "Username": cmp.Or(username, req.LoginHint),
 		"Action": "/" + req.Tenant + "/login", "Ctx": s.seal.seal("ctx", req),
 	}, "")
 }

@@ -12,7 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 
 	"github.com/entraweb/entraweb/entratest"
@@ -21,7 +23,10 @@ import (
 func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", "127.0.0.1:8443", "`address` to listen on (TLS)")
+	listen := fs.String("listen", "127.0.0.1:8443", "`address` to listen on (TLS): apps fetch tokens, keys and Graph here")
+	browserListen := fs.String("browser-listen", "", "loopback `address` where a browser on this machine gets the sign-in, consent and sign-out pages\n"+
+		"over plain HTTP, so it needs no trust in the emulator's CA. Default: the -listen host at the next port (127.0.0.1:8444),\n"+
+		"a free port when -listen's is 0, none when -listen is not loopback; \"off\" serves the pages on TLS at -listen")
 	configFile := fs.String("config", "", "JSON `file` with tenants, apps and users (default: the built-in demo world; see -print-config)")
 	caFile := fs.String("ca-file", defaultCAFile(), "`file` to write the emulator's CA certificate to")
 	printConfig := fs.Bool("print-config", false, "print the built-in configuration as JSON (a starting point for -config) and exit")
@@ -68,17 +73,26 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "entraweb emulator: WARNING: -allow-remote: serving on %q, beyond this machine. Anyone who reaches it\n"+
 			"can sign in as the test users and get tokens it signs. It is a test identity provider: never let it protect anything real.\n", *listen)
 	}
+	browserAddr, err := browserListenAddr(*listen, *browserListen, flagSet(fs, "browser-listen"))
+	if err != nil {
+		fmt.Fprintf(stderr, "entraweb emulator: -browser-listen: %v\n", err)
+		return 2
+	}
 	level := slog.LevelWarn
 	if *verbose {
 		level = slog.LevelInfo
 	}
 	srv, err := entratest.Start(entratest.Options{
-		Config: cfg,
-		Addr:   *listen,
-		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		Config:      cfg,
+		Addr:        *listen,
+		BrowserAddr: browserAddr,
+		Logger:      slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "entraweb emulator: %v\n", err)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			fmt.Fprintln(stderr, "Another program has the port: choose others with -listen and -browser-listen (127.0.0.1:0 picks a free one).")
+		}
 		return 1
 	}
 	defer srv.Close()
@@ -105,6 +119,54 @@ func isLoopbackListen(addr string) (bool, error) {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback(), nil
+}
+
+// browserListenAddr is where the emulator serves a browser's pages over
+// plain HTTP, or "" to serve them on TLS with the rest. A person's browser
+// does not trust the emulator's CA and would stop at a certificate
+// warning; plain HTTP on loopback avoids that without asking anyone to
+// install a CA. Unset, it follows -listen: the next port ("127.0.0.1:8443"
+// gives 8444, so two emulators on different ports do not collide), a free
+// one for port 0, and none when -listen is beyond loopback, since a
+// browser on another machine could not reach a loopback page.
+func browserListenAddr(listen, value string, set bool) (string, error) {
+	if set {
+		if value == "" || value == "off" {
+			return "", nil
+		}
+		switch loopback, err := isLoopbackListen(value); {
+		case err != nil:
+			return "", fmt.Errorf("%q: %v", value, err)
+		case !loopback:
+			return "", fmt.Errorf("%q is not a loopback address: the pages carry the sign-in form over plain HTTP, so they stay on this machine", value)
+		}
+		return value, nil
+	}
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", nil // isLoopbackListen has refused it already
+	}
+	if loopback, _ := isLoopbackListen(listen); !loopback {
+		return "", nil
+	}
+	p, err := strconv.Atoi(port)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("cannot follow the -listen port %q; choose an address such as 127.0.0.1:8444, or \"off\"", port)
+	case p == 0:
+		return net.JoinHostPort(host, "0"), nil
+	case p >= 65535:
+		return "", fmt.Errorf("the -listen port %d has no next port; choose an address such as 127.0.0.1:8444, or \"off\"", p)
+	}
+	return net.JoinHostPort(host, strconv.Itoa(p+1)), nil
+}
+
+// flagSet reports whether the command line set the named flag, so that
+// an explicit empty value can differ from the default.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func defaultCAFile() string {
@@ -135,6 +197,11 @@ func printBanner(w io.Writer, srv *entratest.Server, caFile string) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Authority:   %s   (tenant %s)\n", srv.Authority(), t.Domain)
 	fmt.Fprintf(w, "Discovery:   %s/v2.0/.well-known/openid-configuration\n", srv.Authority())
+	if srv.BrowserURL() != srv.URL {
+		fmt.Fprintf(w, "Browser:     %s   (sign-in, consent and sign-out pages: plain HTTP, this machine only)\n", srv.BrowserURL())
+	} else {
+		fmt.Fprintf(w, "Browser:     %s   (sign-in, consent and sign-out pages: the browser must trust the CA file)\n", srv.URL)
+	}
 	fmt.Fprintf(w, "Graph:       %s/v1.0/me\n", srv.GraphURL())
 	fmt.Fprintf(w, "CA file:     %s\n\n", caFile)
 	fmt.Fprintln(w, "Trust the CA in the app's environment (it replaces the system roots for Go;")

@@ -6,7 +6,9 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/entraweb/entraweb/entratest"
 )
 
 // TestEmulatorRefusesRemoteListen: the emulator's users and secrets are
@@ -169,5 +173,181 @@ func TestEmulatorVerboseLogsRefusals(t *testing.T) {
 	log := errOut.String()
 	if !strings.Contains(log, "level=INFO") || !strings.Contains(log, "logout not redirected") || !strings.Contains(log, "no SSO session") {
 		t.Errorf("-v did not log the refused logout and why:\n%s", log)
+	}
+}
+
+func TestBrowserListenAddr(t *testing.T) {
+	tests := []struct {
+		name, listen, value string
+		set                 bool
+		want                string
+		wantErr             string
+	}{
+		{"default follows -listen", "127.0.0.1:8443", "", false, "127.0.0.1:8444", ""},
+		{"another -listen port", "127.0.0.1:9443", "", false, "127.0.0.1:9444", ""},
+		{"free -listen port", "127.0.0.1:0", "", false, "127.0.0.1:0", ""},
+		{"IPv6 loopback", "[::1]:8443", "", false, "[::1]:8444", ""},
+		{"localhost", "localhost:8443", "", false, "localhost:8444", ""},
+		{"no next port", "127.0.0.1:65535", "", false, "", "no next port"},
+		{"-listen beyond loopback", "0.0.0.0:8443", "", false, "", ""},
+		{"chosen", "127.0.0.1:8443", "127.0.0.1:9000", true, "127.0.0.1:9000", ""},
+		{"off", "127.0.0.1:8443", "off", true, "", ""},
+		{"empty turns it off", "127.0.0.1:8443", "", true, "", ""},
+		{"chosen beyond loopback", "127.0.0.1:8443", "0.0.0.0:8444", true, "", "not a loopback address"},
+		{"chosen without a host", "127.0.0.1:8443", "8444", true, "", "host:port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := browserListenAddr(tt.listen, tt.value, tt.set)
+			if got != tt.want || (err == nil) != (tt.wantErr == "") || err != nil && !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("browserListenAddr(%q, %q, %v) = %q, %v; want %q and an error saying %q", tt.listen, tt.value, tt.set, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestEmulatorRefusesRemoteBrowserListen: the browser pages carry the
+// sign-in form over plain HTTP, so they are never served beyond loopback,
+// not even with -allow-remote.
+func TestEmulatorRefusesRemoteBrowserListen(t *testing.T) {
+	for _, extra := range [][]string{nil, {"-allow-remote"}} {
+		var out, errOut bytes.Buffer
+		args := append([]string{"emulator", "-listen", "127.0.0.1:0", "-browser-listen", "0.0.0.0:0", "-ca-file", filepath.Join(t.TempDir(), "ca.pem")}, extra...)
+		if code := run(context.Background(), args, &out, &errOut); code != 2 {
+			t.Errorf("%q: exit code %d, want 2; stderr:\n%s", args, code, errOut.String())
+		}
+		if !strings.Contains(errOut.String(), "-browser-listen") || !strings.Contains(errOut.String(), "loopback") {
+			t.Errorf("%q: the message names neither -browser-listen nor loopback:\n%s", args, errOut.String())
+		}
+		if out.Len() != 0 {
+			t.Errorf("%q: the emulator started:\n%s", args, out.String())
+		}
+	}
+}
+
+// TestEmulatorBrowserPages: by default the command serves the pages a
+// person's browser visits over plain HTTP on loopback, names that address
+// in its banner and in discovery, and keeps tokens and keys on TLS, so a
+// browser that never heard of the emulator's CA signs in without a
+// certificate warning. -browser-listen off puts the pages back on TLS.
+func TestEmulatorBrowserPages(t *testing.T) {
+	t.Run("default", func(t *testing.T) {
+		banner, client := startEmulatorCommand(t)
+		authority, _, _ := strings.Cut(banner["Authority"], " ")
+		browser, _, _ := strings.Cut(banner["Browser"], " ")
+		if !strings.HasPrefix(browser, "http://127.0.0.1:") || strings.HasPrefix(authority, browser) {
+			t.Fatalf("banner: browser pages at %q, authority %q; want plain HTTP on a loopback port of their own", browser, authority)
+		}
+		doc := discovery(t, client, authority)
+		for key, base := range map[string]string{
+			"authorization_endpoint": browser, "end_session_endpoint": browser,
+			"token_endpoint": authority, "jwks_uri": authority,
+		} {
+			if !strings.HasPrefix(doc[key], base+"/") {
+				t.Errorf("discovery: %s = %q, want it under %s", key, doc[key], base)
+			}
+		}
+		// The sign-in page answers over plain HTTP: no certificate to trust.
+		q := url.Values{"client_id": {entratest.DemoClientID}, "response_type": {"code"}, "redirect_uri": {"http://127.0.0.1:8080/auth/callback"}, "scope": {"openid"}}
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(doc["authorization_endpoint"] + "?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), `id="password"`) {
+			t.Errorf("GET %s: HTTP %d, want the sign-in page: %.300s", doc["authorization_endpoint"], resp.StatusCode, page)
+		}
+	})
+	t.Run("off", func(t *testing.T) {
+		banner, client := startEmulatorCommand(t, "-browser-listen", "off")
+		authority, _, _ := strings.Cut(banner["Authority"], " ")
+		browser, _, _ := strings.Cut(banner["Browser"], " ")
+		if !strings.HasPrefix(authority, browser+"/") || !strings.HasPrefix(browser, "https://") {
+			t.Errorf("banner: browser pages at %q, want the TLS address of %q", browser, authority)
+		}
+		if doc := discovery(t, client, authority); !strings.HasPrefix(doc["authorization_endpoint"], authority+"/") {
+			t.Errorf("discovery: authorization_endpoint = %q, want it under %s", doc["authorization_endpoint"], authority)
+		}
+	})
+}
+
+// startEmulatorCommand runs `entraweb emulator` on free ports with extra
+// flags until the test ends, and returns its banner's "Key: value" lines
+// and a client that trusts the CA file it wrote.
+func startEmulatorCommand(t *testing.T, extra ...string) (map[string]string, *http.Client) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	pr, pw := io.Pipe()
+	var errOut lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append([]string{"emulator", "-listen", "127.0.0.1:0", "-ca-file", caFile}, extra...), pw, &errOut)
+		pw.Close()
+	}()
+	banner := map[string]string{}
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && !strings.Contains(k, " ") {
+			banner[k] = strings.TrimSpace(v)
+		}
+		if strings.HasPrefix(sc.Text(), "Press Ctrl-C") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	pool := x509.NewCertPool()
+	if pemBytes, err := os.ReadFile(caFile); err != nil || !pool.AppendCertsFromPEM(pemBytes) {
+		cancel()
+		t.Fatalf("no CA in %s (%v); stderr:\n%s", caFile, err, errOut.String())
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	t.Cleanup(func() {
+		client.CloseIdleConnections()
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("the emulator did not stop within 30s of its context ending")
+		}
+	})
+	return banner, client
+}
+
+// discovery fetches an authority's OpenID configuration.
+func discovery(t *testing.T, client *http.Client, authority string) map[string]string {
+	t.Helper()
+	resp, err := client.Get(authority + "/v2.0/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var raw map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&raw); err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	doc := map[string]string{}
+	for k, v := range raw {
+		if s, ok := v.(string); ok {
+			doc[k] = s
+		}
+	}
+	return doc
+}
+
+// TestEmulatorPortTaken: when a port is taken, the command says which
+// flags choose others.
+func TestEmulatorPortTaken(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"emulator", "-listen", "127.0.0.1:0", "-browser-listen", taken.Addr().String(),
+		"-ca-file", filepath.Join(t.TempDir(), "ca.pem")}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "-browser-listen") || !strings.Contains(errOut.String(), "127.0.0.1:0") {
+		t.Errorf("exit code %d, want 1 and a message naming -browser-listen and 127.0.0.1:0:\n%s", code, errOut.String())
 	}
 }
