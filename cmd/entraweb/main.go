@@ -3,7 +3,7 @@
 // arrive.
 //
 //	entraweb demo [-listen 127.0.0.1:8080]
-//	entraweb emulator [-listen 127.0.0.1:8443] [-config FILE]
+//	entraweb emulator [-listen 127.0.0.1:8443] [-browser-listen 127.0.0.1:8444] [-config FILE] [-allow-remote] [-v]
 //	entraweb version
 package main
 
