@@ -42,7 +42,7 @@ func chromiumPath(t testing.TB) string {
 
 // newBrowser starts a headless Chromium with a fresh profile that closes
 // when the test ends, and returns a context of its first tab.
-func newBrowser(t *testing.T, st *stack) context.Context {
+func newBrowser(t *testing.T, st *stack, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath(t)),
@@ -59,6 +59,7 @@ func newBrowser(t *testing.T, st *stack) context.Context {
 		// meets the emulator's own CA.
 		chromedp.WindowSize(1280, 800),
 	}
+	opts = append(opts, extra...)
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	ctx, cancelTab := chromedp.NewContext(alloc)
@@ -203,8 +204,12 @@ func (b *tab) pickTile(u user) {
 
 func (b *tab) authorizeCalls() int64 { return b.st.emu.Calls(entratest.EndpointAuthorize) }
 
+// browserClock is the demo's clock in the browser tests: the last day of
+// a month, when the dashboard's month axis used to repeat months.
+var browserClock = time.Date(2026, 12, 31, 23, 0, 0, 0, time.UTC)
+
 func TestBrowser(t *testing.T) {
-	st := startStack(t)
+	st := startStackWith(t, stackOptions{now: func() time.Time { return browserClock }})
 	browser := newBrowser(t, st)
 
 	t.Run("each user", func(t *testing.T) {
@@ -348,7 +353,7 @@ func TestBrowser(t *testing.T) {
 		b.signIn(alice)
 		waitChart := func(what string) {
 			t.Helper()
-			b.waitFor(what, `document.body.dataset.state === "ready" && document.querySelectorAll("#chart svg rect.bar").length === 12`)
+			b.waitFor(what, `document.body.dataset.state === "ready" && document.querySelectorAll("#bars rect.bar").length === 4`)
 		}
 		waitChart("waiting for the chart")
 		if loc := b.location(); loc != st.url+"/dash/" {
@@ -385,6 +390,132 @@ func TestBrowser(t *testing.T) {
 		b.do("looking for the sign-in link", chromedp.WaitVisible(chromedp.ID("sign-in-again")))
 		if n := b.authorizeCalls() - before; n != 1 {
 			t.Errorf("a data endpoint that keeps refusing caused %d sign-ins, want exactly 1", n)
+		}
+	})
+
+	t.Run("dashboard filters", func(t *testing.T) {
+		regions := []string{"Europe", "North America", "Asia Pacific", "Latin America"}
+		apps := []string{"Portal", "Reports", "Mobile", "Admin console", "API"}
+		b := newTab(t, browser, st)
+		b.do("opening the dashboard", chromedp.Navigate(st.url+"/dash/"))
+		b.signIn(demoUsers[1])
+		b.waitFor("waiting for the charts", `document.body.dataset.state === "ready"`)
+		// The clock says 31 December: the axis holds each month of 2026
+		// once, in order.
+		b.checkDash("by region", "from=2026-01&to=2026-12&group=region", regions, strings.Fields("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec"))
+		if h := b.text("#group-heading"); h != "Region" {
+			t.Errorf("the table's first column is %q", h)
+		}
+
+		b.do("grouping by app", chromedp.Click(chromedp.ID("group-app")))
+		b.waitFor("waiting for the charts by app", `document.body.dataset.state === "ready" && document.querySelectorAll("#bars rect.bar").length === 5`)
+		b.checkDash("by app", "from=2026-01&to=2026-12&group=app", apps, strings.Fields("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec"))
+		if h, k := b.text("#group-heading"), b.text("#kpi-top-label"); h != "App" || k != "Top app" {
+			t.Errorf("by app, the table's first column is %q and the key figure %q", h, k)
+		}
+
+		b.pick("from", "2026-07")
+		b.waitFor("waiting for the second half of 2026", `document.body.dataset.state === "ready" && document.querySelectorAll("#lines .month-label").length === 6`)
+		b.checkDash("from July", "from=2026-07&to=2026-12&group=app", apps, strings.Fields("Jul Aug Sep Oct Nov Dec"))
+		if q := run(b, "reading the address", chromedp.Evaluate[string](`location.search`)); q != "?from=2026-07&to=2026-12&group=app" {
+			t.Errorf("the address keeps the filters as %q", q)
+		}
+
+		// The server checks the filters and says what it refuses; the
+		// page shows it and keeps the charts it had.
+		b.pick("to", "2026-03")
+		b.waitFor("waiting for the refusal", `document.body.dataset.state === "invalid"`)
+		if n := b.text("#notice"); !strings.Contains(n, "to: 2026-03 is before from, 2026-07") {
+			t.Errorf("the refusal reads %q", n)
+		}
+		b.checkDash("after a refusal", "from=2026-07&to=2026-12&group=app", apps, strings.Fields("Jul Aug Sep Oct Nov Dec"))
+		b.pick("to", "2026-09")
+		b.waitFor("waiting for July to September", `document.body.dataset.state === "ready" && document.querySelectorAll("#lines .month-label").length === 3`)
+		b.checkDash("July to September", "from=2026-07&to=2026-09&group=app", apps, strings.Fields("Jul Aug Sep"))
+		if n := b.text("#notice"); n != "" {
+			t.Errorf("the refusal stays: %q", n)
+		}
+
+		// A reload (or a new sign-in, which returns to this address)
+		// comes back to the same filters.
+		b.do("reloading", chromedp.Reload())
+		b.waitFor("waiting for the charts after a reload", `document.body.dataset.state === "ready"`)
+		b.checkDash("reloaded", "from=2026-07&to=2026-09&group=app", apps, strings.Fields("Jul Aug Sep"))
+		if got := run(b, "reading the filters", chromedp.Evaluate[[]string](`[from.value, to.value, document.querySelector("input[name=group]:checked").value]`)); !slices.Equal(got, []string{"2026-07", "2026-09", "app"}) {
+			t.Errorf("after a reload the filters are %v", got)
+		}
+
+		// The navbar's Sign out is entraweb's one-click POST.
+		b.do("pressing Sign out", chromedp.Click(chromedp.ID("sign-out")))
+		b.do("waiting for the signed-out home page", chromedp.WaitVisible(chromedp.ID("sign-in")))
+		if loc := b.location(); loc != st.url+"/" {
+			t.Errorf("signed out from the dashboard at %s, want %s/", loc, st.url)
+		}
+	})
+
+	t.Run("phone", func(t *testing.T) {
+		// dave's navigation is the widest: three of its links carry a lock.
+		for _, u := range []user{demoUsers[0], demoUsers[3]} {
+			t.Run(u.name, func(t *testing.T) {
+				b := newTab(t, browser, st)
+				b.do("sizing as a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+				b.do("opening the app", chromedp.Navigate(st.url+"/"), chromedp.WaitVisible(chromedp.ID("sign-in")))
+				b.noSidewaysScroll("the landing page")
+				cells := run(b, "measuring the passwords", chromedp.Evaluate[[]box](
+					`[...document.querySelectorAll("main table tbody td:nth-child(2)")].map(td => { const r = td.getBoundingClientRect(), c = td.querySelector("code");
+					  return {text: td.textContent, left: r.left, right: r.right, clipped: c.scrollWidth > c.clientWidth} })`))
+				if len(cells) != len(st.emu.Config().Tenants[0].Users)-countDisabled(st) {
+					t.Errorf("%d password cells", len(cells))
+				}
+				for _, c := range cells {
+					if c.Left < 0 || c.Right > 390 || c.Clipped || c.Text != entratest.DemoPassword {
+						t.Errorf("a password cell is cut: %+v in a 390 px viewport", c)
+					}
+				}
+
+				b.do("pressing Sign in", chromedp.Click(chromedp.ID("sign-in")))
+				b.signIn(u)
+				b.do("waiting for home", chromedp.WaitVisible(chromedp.ID("user-name")))
+				b.noSidewaysScroll("the home page")
+				tops := run(b, "measuring the navigation", chromedp.Evaluate[[]float64](`[...document.querySelectorAll(".nav a")].map(a => a.offsetTop)`))
+				if len(tops) != 6 || slices.ContainsFunc(tops, func(top float64) bool { return top != tops[0] }) {
+					t.Errorf("the navigation's links sit at heights %v: not one line", tops)
+				}
+				if hidden := run(b, "measuring the navigation", chromedp.Evaluate[bool](`(u => u.scrollWidth > u.clientWidth)(document.querySelector(".nav ul"))`)); hidden {
+					t.Errorf("some links of the navigation are scrolled out of view")
+				}
+
+				b.do("opening the dashboard", chromedp.Navigate(st.url+"/dash/"))
+				b.waitFor("waiting for the charts", `document.body.dataset.state === "ready"`)
+				b.noSidewaysScroll("the dashboard")
+				labels := run(b, "measuring the month labels", chromedp.Evaluate[[]box](
+					`[...document.querySelectorAll("#lines .month-label")].map(t => { const r = t.getBoundingClientRect(); return {text: t.textContent, left: r.left, right: r.right} })`))
+				if len(labels) < 4 {
+					t.Fatalf("only %d month labels: %+v", len(labels), labels)
+				}
+				seen := map[string]bool{}
+				for i, l := range labels {
+					if len(l.Text) != 3 || seen[l.Text] {
+						t.Errorf("the month labels are not distinct months' abbreviations: %+v", labels)
+						break
+					}
+					seen[l.Text] = true
+					if i > 0 && l.Left < labels[i-1].Right+2 {
+						t.Errorf("month labels %q and %q overlap", labels[i-1].Text, l.Text)
+					}
+				}
+				if last := labels[len(labels)-1].Text; last != "Dec" {
+					t.Errorf("the last month labelled is %s, want the current month, Dec", last)
+				}
+				if cut := run(b, "measuring the key figures", chromedp.Evaluate[[]string](
+					`[...document.querySelectorAll(".kpi-label, .kpi-value, #navbar-user, #sign-out")].filter(e => e.scrollWidth > e.clientWidth).map(e => e.textContent)`)); len(cut) > 0 {
+					t.Errorf("cut short on a phone: %q", cut)
+				}
+				if wrapped := run(b, "measuring the key figures", chromedp.Evaluate[[]string](
+					`[...document.querySelectorAll(".kpi-label")].filter(e => e.getBoundingClientRect().height > 1.5 * parseFloat(getComputedStyle(e).lineHeight)).map(e => e.textContent)`)); len(wrapped) > 0 {
+					t.Errorf("key figures' labels take two lines on a phone: %q", wrapped)
+				}
+			})
 		}
 	})
 }

@@ -52,6 +52,9 @@ type Options struct {
 	Accounts []Account
 	// Versions shown on the pages; zero means BuildVersions().
 	Versions Versions
+	// Now is the demo's clock, which the dashboard's months follow; nil
+	// means time.Now. Tests and screenshots fix it.
+	Now func() time.Time
 	// Logger gets a line for each failure; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -120,7 +123,7 @@ func New(o Options) (http.Handler, error) {
 	// The dashboard is an app of its own, protected as a whole by its
 	// prefix: every path under /dash/, its page, its data and its assets,
 	// needs a signed-in user.
-	mux.Handle("/dash/", auth.RequireLogin(http.StripPrefix("/dash", Dashboard())))
+	mux.Handle("/dash/", auth.RequireLogin(http.StripPrefix("/dash", Dashboard(DashboardOptions{Auth: auth, Now: o.Now}))))
 	mux.HandleFunc("/", a.notFound)
 	return a.secure(mux), nil
 }

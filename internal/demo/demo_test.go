@@ -3,6 +3,8 @@ package demo_test
 import (
 	"context"
 	"encoding/json"
+	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -122,15 +124,21 @@ func TestDashboardDataNeedsASession(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r2.Body.Close()
-	var data struct {
-		User   string
-		Points []struct {
-			Label string
-			Value int
-		}
-	}
-	if err := json.NewDecoder(r2.Body).Decode(&data); err != nil || r2.StatusCode != 200 || data.User != "Alice Admin" || len(data.Points) != 12 {
+	var data dashAnswer
+	if err := json.NewDecoder(r2.Body).Decode(&data); err != nil || r2.StatusCode != 200 || data.User != "Alice Admin" || len(data.Months) != 12 || len(data.Series) != 4 {
 		t.Errorf("data signed in: %d %v %+v", r2.StatusCode, err, data)
+	}
+	// Bad filters get a 400 in JSON, not a page.
+	req, _ = http.NewRequest("GET", st.url+"/dash/api/data?group=country", nil)
+	req.Header.Set("Accept", "application/json")
+	r3, err := b.AppClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r3.Body.Close()
+	var refusal dashAnswer
+	if err := json.NewDecoder(r3.Body).Decode(&refusal); err != nil || r3.StatusCode != 400 || refusal.Error != "invalid_parameters" {
+		t.Errorf("bad filters: %d %v %+v", r3.StatusCode, err, refusal)
 	}
 }
 
@@ -191,9 +199,17 @@ func TestSignOutIsOneClick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.Request.URL.String() != st.url+"/" {
-		t.Errorf("sign-out ended at %s, want the app's home", resp.Request.URL)
+	// The demo registers a front-channel logout URL, so the emulator's
+	// signed-out page loads it in a frame, then refreshes to the app: a
+	// browser goes on by itself, this client follows the refresh.
+	if !strings.HasPrefix(resp.Request.URL.String(), st.emu.BrowserURL()+"/") || !strings.Contains(string(page), `src="`+st.url+"/auth/frontchannel-logout?") {
+		t.Fatalf("sign-out ended at %s, want the emulator's signed-out page with the demo's front-channel frame:\n%s", resp.Request.URL, page)
+	}
+	refresh := regexp.MustCompile(`<meta http-equiv="refresh" content="\d+; url=([^"]+)">`).FindSubmatch(page)
+	if refresh == nil || html.UnescapeString(string(refresh[1])) != st.url+"/" {
+		t.Errorf("the signed-out page does not return to the app's home: %q", refresh)
 	}
 	_, body, err = b.Visit(ctx, st.url+"/", "", "")
 	if err != nil || !strings.Contains(body, `id="sign-in"`) {

@@ -15,8 +15,12 @@
 //     access token;
 //   - a dashboard mounted under /dash/ as a separate http.Handler and
 //     protected as a whole by its prefix, as the Flask blueprint this
-//     project grew from protected a Plotly Dash app. Its chart is drawn in
-//     the browser from a protected JSON endpoint; when the session ends,
-//     that endpoint answers 401 JSON and the page signs the user in again
-//     and comes back.
+//     project grew from protected a Plotly Dash app. Like a Dash app it has
+//     a navbar with the user's name (and a sign-out), filters (a range of
+//     months, a grouping) and two charts and a table drawn in the browser
+//     from a protected JSON endpoint, which checks the filters and answers
+//     a bad one with 400 JSON. When the session ends, that endpoint
+//     answers 401 JSON and the page signs the user in again and comes
+//     back, filters included. Its figures are made up but deterministic,
+//     and its clock is Options.Now, so tests and screenshots can fix it.
 package demo

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/entraweb/entraweb"
 )
@@ -16,6 +17,14 @@ func parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
 		"in":    func(s []string, v string) bool { return slices.Contains(s, v) },
 		"first": func(n int, s []string) []string { return s[:min(n, len(s))] },
+		// atBreak splits an address after its @, where a narrow screen
+		// should break it (with a <wbr>) rather than inside a word.
+		"atBreak": func(s string) []string {
+			if local, domain, ok := strings.Cut(s, "@"); ok {
+				return []string{local + "@", domain}
+			}
+			return []string{s}
+		},
 	}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -30,7 +31,22 @@ type stack struct {
 	hideDataCookies atomic.Bool
 }
 
+// stackOptions change the stack for a test; the zero value is the demo
+// as `entraweb demo` runs it.
+type stackOptions struct {
+	now      func() time.Time // the demo's clock; nil for time.Now
+	versions demo.Versions    // zero for testVersions
+	// graphURL, when set, is the Graph address the demo is given (and
+	// shows on the profile page); its requests still go to the emulator.
+	graphURL string
+}
+
 func startStack(t testing.TB) *stack {
+	t.Helper()
+	return startStackWith(t, stackOptions{})
+}
+
+func startStackWith(t testing.TB, o stackOptions) *stack {
 	t.Helper()
 	// As the demo command runs it: the browser's pages over plain HTTP.
 	emu := entratest.NewServer(t, &entratest.Options{BrowserAddr: "127.0.0.1:0"})
@@ -44,11 +60,25 @@ func startStack(t testing.TB) *stack {
 	}
 	t.Cleanup(func() { auth.Close() })
 	st.auth = auth
-	h, err := demo.New(demo.Options{
+	opts := demo.Options{
 		Auth: auth, GraphURL: emu.GraphURL(), HTTPClient: emu.Client(), AuthorityHost: emu.BrowserURL(),
 		Tenant: "the Entra ID emulator (in-process)", Accounts: demo.EmulatorAccounts(emu),
-		Versions: testVersions(t),
-	})
+		Versions: o.versions, Now: o.now,
+	}
+	if opts.Versions == (demo.Versions{}) {
+		opts.Versions = testVersions(t)
+	}
+	if o.graphURL != "" {
+		shown, err := url.Parse(o.graphURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		emulator, _ := url.Parse(emu.GraphURL())
+		client := *emu.Client()
+		client.Transport = rehost{from: shown.Host, to: emulator.Host, next: client.Transport}
+		opts.GraphURL, opts.HTTPClient = o.graphURL, &client
+	}
+	h, err := demo.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +96,20 @@ func startStack(t testing.TB) *stack {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// rehost sends the requests for one host to another.
+type rehost struct {
+	from, to string
+	next     http.RoundTripper
+}
+
+func (h rehost) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Host == h.from {
+		r = r.Clone(r.Context())
+		r.URL.Host, r.Host = h.to, h.to
+	}
+	return h.next.RoundTrip(r)
 }
 
 // testVersions are the versions a built demo shows. A test binary records
