@@ -2,7 +2,6 @@ package entraweb
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -111,8 +110,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 			u.Groups, u.GroupsOverage = groups, false
 		}
 	}
-	ub, _ := json.Marshal(storedUser{User: u, Tokens: u.tokens})
-	values := map[string]string{valUser: string(ub), valCSRF: randomToken()}
+	values := map[string]string{valUser: encodeUser(u), valCSRF: randomToken()}
 	if claims.LoginHint != "" {
 		values[valLoginHint] = claims.LoginHint
 	}

@@ -27,7 +27,7 @@ func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool
 		a.log.Info("entraweb: sign-in needed for a token", "scopes", strings.Join(ire.Scopes, " "), "claims_challenge", ire.Claims != "")
 		ret := thisPage(r)
 		login := a.loginURL(r, ret)
-		sess, err := a.sessions.Load(r.Context(), r)
+		sess, err := a.sessions.LoadShared(r.Context(), r)
 		if err != nil {
 			a.storeUnavailable(w, r, err)
 			return true

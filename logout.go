@@ -81,7 +81,7 @@ func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 //
 //	<form method="post" action="{{.Action}}"><input type="hidden" name="csrf" value="{{.CSRF}}"><button>Sign out</button></form>
 func (a *Auth) SignOutForm(r *http.Request) (action, csrf string, err error) {
-	sess, err := a.sessions.Load(r.Context(), r)
+	sess, err := a.sessions.LoadShared(r.Context(), r)
 	if err != nil || sess == nil || a.userFromValues(sess.Values) == nil {
 		return "", "", err
 	}

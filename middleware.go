@@ -7,18 +7,21 @@ import (
 	"github.com/entraweb/entraweb/session"
 )
 
-// currentUser loads the session of a request and its user; (nil, nil,
+// currentUser loads the session of a request and its user (both shared
+// with the session's other requests: read-only); (nil, nil,
 // nil) when nobody is signed in. An error means the store failed, which
 // must never be taken for "signed out".
 func (a *Auth) currentUser(r *http.Request) (*User, *session.Session, error) {
-	sess, err := a.sessions.Load(r.Context(), r)
+	sess, err := a.sessions.LoadShared(r.Context(), r)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
 	}
 	if sess == nil {
 		return nil, nil, nil
 	}
-	u := a.userFromValues(sess.Values)
+	// Decoded once per stored version of the session, then shared by its
+	// requests.
+	u, _ := sess.Memo(a.sessionUser).(*User)
 	if u == nil {
 		return nil, nil, nil
 	}

@@ -108,7 +108,7 @@ func (a *Auth) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if req := r.URL.Query().Get("req"); req != "" {
 		var secret string
-		if sess, err := a.sessions.Load(r.Context(), r); err == nil && sess != nil {
+		if sess, err := a.sessions.LoadShared(r.Context(), r); err == nil && sess != nil {
 			secret = sess.Values[valCSRF]
 		}
 		if su, ok := a.openStepUp(req, secret); ok {

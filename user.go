@@ -2,18 +2,23 @@ package entraweb
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/entraweb/entraweb/internal/tokencache"
+	"github.com/entraweb/entraweb/session"
 )
 
 // User is the signed-in user, as the ID token described them at sign-in.
 // Identify users by ObjectID and TenantID together, never by Username:
 // it can change and is not unique across tenants.
+//
+// The User that RequireLogin puts in a request's context is shared by the
+// requests of its session (decoding it once is what keeps a signed-in
+// request cheap): read it, never change it, and copy a slice before
+// changing the copy.
 type User struct {
 	Name     string `json:"name"`
 	Username string `json:"username"` // preferred_username: for display only
@@ -79,29 +84,32 @@ const (
 	valSID       = "sid" // the Entra session's id, for front-channel logout
 )
 
+// sessionUser is the user of a session, for Session.Memo.
+func (a *Auth) sessionUser(s *session.Session) any {
+	if u := a.userFromValues(s.Values); u != nil {
+		return u
+	}
+	return nil
+}
+
+// userFromValues decodes the user a session keeps, or takes it from the
+// cache of users decoded before (a new version of a session, after a
+// last-seen write, holds the same user text).
 func (a *Auth) userFromValues(v map[string]string) *User {
 	raw := v[valUser]
 	if u, ok := a.users.get(raw); ok {
 		return u
 	}
-	var u User
-	st := storedUser{User: &u}
 	a.users.decodes.Add(1)
-	if json.Unmarshal([]byte(raw), &st) != nil || u.ObjectID == "" || u.TenantID == "" {
+	u, ok := decodeUser(raw)
+	if !ok || u.ObjectID == "" || u.TenantID == "" {
 		return nil
 	}
-	u.tokens = st.Tokens
 	// The hierarchy is applied when a session is read, not when it was
 	// written, so a changed configuration takes effect at once.
 	u.Roles = a.s.roles.expand(u.AssignedRoles)
-	a.users.put(raw, &u)
-	return u.clone()
-}
-
-func (u *User) clone() *User {
-	c := *u
-	c.Roles, c.AssignedRoles, c.Groups = slices.Clone(u.Roles), slices.Clone(u.AssignedRoles), slices.Clone(u.Groups)
-	return &c
+	a.users.put(raw, u)
+	return u
 }
 
 // userCache keeps the users decoded from session values, keyed by the
@@ -127,7 +135,7 @@ func (c *userCache) get(raw string) (*User, bool) {
 	if !ok {
 		return nil, false
 	}
-	return u.clone(), true // handlers may change what they are given
+	return u, true
 }
 
 func (c *userCache) put(raw string, u *User) {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"strings"
 )
 
 // DefaultCookieName is the cookie name used when Manager.CookieName is
@@ -90,11 +91,63 @@ func (m *Manager) secure(r *http.Request) bool {
 // cookie name matching r's security counts: a plain-http cookie is never
 // honoured on https, where an attacker on the network could have set it.
 func (m *Manager) requestID(r *http.Request) (id, bool) {
-	c, err := r.Cookie(m.cookieName(m.secure(r)))
-	if err != nil {
+	v, ok := cookieValue(r.Header["Cookie"], m.cookieName(m.secure(r)))
+	if !ok {
 		return id{}, false
 	}
-	return parseID(c.Value)
+	return parseID(v)
+}
+
+// cookieValue finds the first valid cookie called name in Cookie
+// headers, by net/http's rules (a part with an invalid name or value is
+// skipped; a part without "=" is a cookie with an empty value; quotes
+// around a value are dropped), without building every cookie of the
+// request as r.Cookie does: this runs on every request.
+func cookieValue(headers []string, name string) (string, bool) {
+	for _, h := range headers {
+		for h != "" {
+			var part string
+			part, h, _ = strings.Cut(h, ";")
+			part = strings.Trim(part, " \t\r\n")
+			if part == "" {
+				continue
+			}
+			k, v, _ := strings.Cut(part, "=")
+			if k != name || !isToken(k) {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if !validCookieValue(v) {
+				continue
+			}
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func validCookieValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c >= 0x7f || c == '"' || c == ';' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // setCookie sets the session cookie, or expires it when value is empty.

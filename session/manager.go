@@ -98,6 +98,7 @@ type openedRecord struct {
 
 const maxOpened = 10000
 
+// get returns the shared Session of key if sealed is the version cached.
 func (c *openedCache) get(key string, sealed []byte, size int) (*Session, bool) {
 	if size < 0 {
 		return nil, false
@@ -108,8 +109,7 @@ func (c *openedCache) get(key string, sealed []byte, size int) (*Session, bool) 
 	if !ok || !bytes.Equal(r.sealed, sealed) {
 		return nil, false
 	}
-	// A copy: callers may change Values before Save.
-	return &Session{Created: r.s.Created, LastSeen: r.s.LastSeen, Values: maps.Clone(r.s.Values), key: key}, true
+	return r.s, true
 }
 
 func (c *openedCache) put(key string, sealed []byte, s *Session, size int) {
@@ -131,7 +131,7 @@ func (c *openedCache) put(key string, sealed []byte, s *Session, size int) {
 			break
 		}
 	}
-	c.m[key] = openedRecord{sealed: sealed, s: &Session{Created: s.Created, LastSeen: s.LastSeen, Values: maps.Clone(s.Values)}}
+	c.m[key] = openedRecord{sealed: sealed, s: s}
 }
 
 func (c *openedCache) drop(key string) {
@@ -225,6 +225,21 @@ func (m *Manager) expiry(s *Session) time.Time {
 // authentication (which it also deletes). It returns an error only when
 // the store fails, so an outage is never taken for "signed out".
 func (m *Manager) Load(ctx context.Context, r *http.Request) (*Session, error) {
+	s, err := m.LoadShared(ctx, r)
+	if s == nil || err != nil {
+		return s, err
+	}
+	// A copy of its own: the caller may change Values before Save.
+	return &Session{Created: s.Created, LastSeen: s.LastSeen, Values: maps.Clone(s.Values), key: s.key}, nil
+}
+
+// LoadShared is Load for readers: it returns the one Session instance that
+// stands for the stored version of the session, shared by every request
+// that reads the same version, so a request costs the store read and no
+// decryption, decoding or copying. The caller must not change it: not
+// Values, not the times (Touch and Save take it as it is). Memo keeps
+// what is derived from it.
+func (m *Manager) LoadShared(ctx context.Context, r *http.Request) (*Session, error) {
 	v, ok := m.requestID(r)
 	if !ok {
 		return nil, nil
@@ -241,6 +256,9 @@ func (m *Manager) Load(ctx context.Context, r *http.Request) (*Session, error) {
 	s, hit := m.opened.get(key, data, m.OpenedCacheSize)
 	if !hit {
 		s, err = m.open(key, data)
+		if err == nil {
+			s.shared, s.memo = true, &memo{}
+		}
 	}
 	if err != nil {
 		// Either the store was tampered with or the key that sealed the
@@ -329,6 +347,14 @@ func (m *Manager) Touch(ctx context.Context, s *Session) error {
 	now := m.now()
 	if now.Sub(s.LastSeen) < m.touchInterval() {
 		return nil
+	}
+	if s.shared {
+		// Read by other requests: save a copy; the next Load sees the new
+		// version.
+		c := *s
+		c.shared, c.memo = false, nil
+		c.LastSeen = seconds(now)
+		return m.Save(ctx, &c)
 	}
 	s.LastSeen = seconds(now)
 	return m.Save(ctx, s)

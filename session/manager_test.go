@@ -554,3 +554,54 @@ func TestDefaults(t *testing.T) {
 		t.Error("session outlived the default idle timeout")
 	}
 }
+
+// TestLoadShared: the requests that read one stored version of a session
+// share one Session and one Memo result; Load hands out copies of their
+// own; Touch on a shared Session saves a copy and leaves it unchanged, and
+// the next LoadShared sees the new version.
+func TestLoadShared(t *testing.T) {
+	m, _, clk := newManager(t)
+	_, c := start(t, m, true, user)
+	ctx := context.Background()
+	s1, err := m.LoadShared(ctx, newRequest(true, c))
+	if err != nil || s1 == nil {
+		t.Fatal(err)
+	}
+	s2, _ := m.LoadShared(ctx, newRequest(true, c))
+	if s1 != s2 {
+		t.Fatal("two reads of the same version gave two Sessions")
+	}
+	calls := 0
+	decode := func(s *session.Session) any { calls++; return s.Values["name"] }
+	for _, s := range []*session.Session{s1, s2, s1} {
+		if got := s.Memo(decode); got != user["name"] {
+			t.Fatalf("Memo = %v", got)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("Memo computed %d times for one version, want 1", calls)
+	}
+	if own := load(t, m, true, c); own == s1 {
+		t.Error("Load handed out the shared Session")
+	} else {
+		own.Values["name"] = "changed"
+		if s1.Values["name"] == "changed" {
+			t.Error("a change to Load's Session reached the shared one")
+		}
+	}
+	seen := s1.LastSeen
+	clk.Advance(2 * time.Minute) // past the touch interval
+	if err := m.Touch(ctx, s1); err != nil {
+		t.Fatal(err)
+	}
+	if s1.LastSeen != seen {
+		t.Error("Touch changed a shared Session")
+	}
+	s3, _ := m.LoadShared(ctx, newRequest(true, c))
+	if s3 == s1 || !s3.LastSeen.After(seen) {
+		t.Errorf("after Touch: same Session %v, LastSeen %v (was %v)", s3 == s1, s3.LastSeen, seen)
+	}
+	if s3.Memo(decode); calls != 2 {
+		t.Errorf("the new version's Memo did not run: %d calls", calls)
+	}
+}

@@ -1,7 +1,10 @@
 package session
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"errors"
+	"sync"
 	"time"
 )
 
@@ -21,6 +24,31 @@ type Session struct {
 	Values map[string]string
 
 	key string // store key, a hash of the id; empty for a Session not made by a Manager
+
+	// shared is set on the Sessions LoadShared hands out: one instance per
+	// stored version, read by concurrent requests, never changed.
+	shared bool
+	memo   *memo
+}
+
+// memo is what Memo computes once per shared Session.
+type memo struct {
+	once sync.Once
+	v    any
+}
+
+// Memo returns f(s), computed once for each stored version of a session
+// that LoadShared hands out, and kept with it: what an application derives
+// from Values (its decoded user, say) is then derived once per version,
+// not once per request. Every caller of a Manager must pass a function
+// that gives the same answer for the same Values. On a Session from Load
+// or Start it simply calls f.
+func (s *Session) Memo(f func(*Session) any) any {
+	if s.memo == nil {
+		return f(s)
+	}
+	s.memo.once.Do(func() { s.memo.v = f(s) })
+	return s.memo.v
 }
 
 // Key is where s is stored: a hash of the cookie's id, from which the id
@@ -28,20 +56,91 @@ type Session struct {
 // sign-out, say) where the id itself must not. Manager.Revoke takes it.
 func (s *Session) Key() string { return s.key }
 
-// record is the stored form of a Session, sealed by the Manager's Box.
-// Times are Unix seconds: a session never needs finer, and short field
-// names keep each stored session small.
+// record is the JSON form of a Session that versions before the binary
+// one wrote; unmarshal still reads it, so no session is lost to an
+// upgrade.
 type record struct {
 	Created  int64             `json:"c"`
 	LastSeen int64             `json:"l"`
 	Values   map[string]string `json:"v,omitempty"`
 }
 
+// recordV1 marks the binary form of a stored session: the version byte,
+// then created and last-seen as Unix seconds (varints), the number of
+// values, and each key and value with its length (uvarints). It is a
+// fraction of the JSON's cost to decode, which every first request of a
+// session on an instance pays.
+const recordV1 = 0x01
+
 func (s *Session) marshal() ([]byte, error) {
-	return json.Marshal(record{Created: s.Created.Unix(), LastSeen: s.LastSeen.Unix(), Values: s.Values})
+	n := 1 + 3*binary.MaxVarintLen64
+	for k, v := range s.Values {
+		n += len(k) + len(v) + 2*binary.MaxVarintLen64
+	}
+	b := make([]byte, 0, n)
+	b = append(b, recordV1)
+	b = binary.AppendVarint(b, s.Created.Unix())
+	b = binary.AppendVarint(b, s.LastSeen.Unix())
+	b = binary.AppendUvarint(b, uint64(len(s.Values)))
+	for k, v := range s.Values {
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	return b, nil
 }
 
+var errRecord = errors.New("malformed session record")
+
 func unmarshal(key string, data []byte) (*Session, error) {
+	if len(data) > 0 && data[0] == '{' {
+		return unmarshalJSON(key, data)
+	}
+	if len(data) == 0 || data[0] != recordV1 {
+		return nil, errRecord
+	}
+	b := data[1:]
+	created, n := binary.Varint(b)
+	if n <= 0 {
+		return nil, errRecord
+	}
+	b = b[n:]
+	lastSeen, n := binary.Varint(b)
+	if n <= 0 {
+		return nil, errRecord
+	}
+	b = b[n:]
+	count, n := binary.Uvarint(b)
+	if n <= 0 || count > uint64(len(b)) { // every value takes at least two bytes
+		return nil, errRecord
+	}
+	b = b[n:]
+	str := func() (string, bool) {
+		l, n := binary.Uvarint(b)
+		if n <= 0 || l > uint64(len(b)-n) {
+			return "", false
+		}
+		v := string(b[n : n+int(l)])
+		b = b[n+int(l):]
+		return v, true
+	}
+	values := make(map[string]string, count)
+	for range count {
+		k, ok1 := str()
+		v, ok2 := str()
+		if !ok1 || !ok2 {
+			return nil, errRecord
+		}
+		values[k] = v
+	}
+	if len(b) != 0 {
+		return nil, errRecord
+	}
+	return &Session{Created: time.Unix(created, 0), LastSeen: time.Unix(lastSeen, 0), Values: values, key: key}, nil
+}
+
+func unmarshalJSON(key string, data []byte) (*Session, error) {
 	var rec record
 	if err := json.Unmarshal(data, &rec); err != nil {
 		return nil, err

@@ -11,8 +11,10 @@ import (
 // keyed, TTL-based and knows nothing about what the bytes mean.
 //
 // Implementations must be safe for concurrent use. A Store must not keep a
-// reference to the data passed to Commit, and the caller owns the slice
-// Find returns. The storetest package checks these rules.
+// reference to the data passed to Commit. The slice Find returns is
+// read-only for the caller: a store may hand out the bytes it keeps
+// (memstore does, so a read costs no copy), and nothing in this module
+// writes to it. The storetest package checks these rules.
 type Store interface {
 	// Find returns the data committed under key. found is false when the
 	// key is absent or its expiry has passed; err is non-nil only when the
