@@ -5,6 +5,11 @@
 // several instances against Redis instead. Each value is stored with its
 // expiry; expired entries are invisible at once and a background sweep
 // frees their space.
+//
+// Because no other process can write the file, the store keeps the records
+// it reads in memory too (a bounded, write-through cache): a busy
+// session's request reads memory, not a bbolt transaction, and every
+// Commit and Delete passes through this store, so the cache is never stale.
 package boltstore
 
 import (
@@ -53,7 +58,13 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives sweep failures. Nil means slog.Default().
 	Logger *slog.Logger
+	// CacheSize bounds how many records are kept in memory besides the
+	// file. Zero means DefaultCacheSize; negative turns the cache off.
+	CacheSize int
 }
+
+// DefaultCacheSize is how many records a Store keeps in memory by default.
+const DefaultCacheSize = 10000
 
 // Store is a session.Store in a bbolt file, safe for concurrent use.
 type Store struct {
@@ -65,6 +76,18 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	cacheSize int
+	mu        sync.RWMutex
+	cache     map[string]cachedValue
+	writes    uint64 // Commits and Deletes so far, under mu: see Find
+}
+
+// cachedValue is a record as the file holds it. data is never written
+// again: Commit replaces it.
+type cachedValue struct {
+	data   []byte
+	expiry int64 // Unix nanoseconds
 }
 
 var _ session.Store = (*Store)(nil)
@@ -97,7 +120,11 @@ func (c Config) Open() (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("boltstore: open %s: %w", c.Path, err)
 	}
-	s := &Store{db: db, now: c.Now, logger: c.Logger, stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Store{db: db, now: c.Now, logger: c.Logger, stop: make(chan struct{}), done: make(chan struct{}),
+		cacheSize: c.CacheSize, cache: map[string]cachedValue{}}
+	if s.cacheSize == 0 {
+		s.cacheSize = DefaultCacheSize
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -125,7 +152,18 @@ func (s *Store) Find(ctx context.Context, key string) ([]byte, bool, error) {
 		return nil, false, nil // bbolt has no empty keys, so none is ever stored
 	}
 	now := s.now()
+	s.mu.RLock()
+	c, cached := s.cache[key]
+	writes := s.writes
+	s.mu.RUnlock()
+	if cached {
+		if now.UnixNano() < c.expiry {
+			return c.data, true, nil // read-only for the caller, as Find's contract says
+		}
+		return nil, false, nil
+	}
 	var out []byte
+	var expiry int64
 	err := s.db.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucket).Get([]byte(key))
 		if len(v) < expirySize || !live(v, now) {
@@ -133,12 +171,37 @@ func (s *Store) Find(ctx context.Context, key string) ([]byte, bool, error) {
 		}
 		// bbolt's slice is only valid inside the transaction.
 		out = append(make([]byte, 0, len(v)-expirySize), v[expirySize:]...)
+		expiry = int64(binary.BigEndian.Uint64(v))
 		return nil
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("boltstore: find: %w", err)
 	}
+	if out != nil {
+		// Kept only if no write came between the read and now: a Commit
+		// racing this Find must not be overtaken by the older value.
+		s.mu.Lock()
+		if s.writes == writes {
+			s.remember(key, cachedValue{data: out, expiry: expiry})
+		}
+		s.mu.Unlock()
+	}
 	return out, out != nil, nil
+}
+
+// remember puts a record in the cache, under mu, making room by dropping
+// an entry when it is full.
+func (s *Store) remember(key string, v cachedValue) {
+	if s.cacheSize < 0 {
+		return
+	}
+	if _, ok := s.cache[key]; !ok && len(s.cache) >= s.cacheSize {
+		for k := range s.cache {
+			delete(s.cache, k)
+			break
+		}
+	}
+	s.cache[key] = v
 }
 
 // Commit implements session.Store. An expiry that has passed deletes key.
@@ -155,12 +218,25 @@ func (s *Store) Commit(ctx context.Context, key string, data []byte, expiry time
 	v := make([]byte, expirySize+len(data))
 	binary.BigEndian.PutUint64(v, uint64(unixNano(expiry)))
 	copy(v[expirySize:], data)
+	s.forget(key)
+	defer s.forget(key)
 	if err := s.db.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucket).Put([]byte(key), v)
 	}); err != nil {
 		return fmt.Errorf("boltstore: commit: %w", err)
 	}
 	return nil
+}
+
+// forget drops key from the cache and counts a write, before a write (so
+// no Find caches what it read before it) and after (so none keeps what it
+// read while the write was under way). The lock is never held across
+// the file's write, which syncs to disk.
+func (s *Store) forget(key string) {
+	s.mu.Lock()
+	s.writes++
+	delete(s.cache, key)
+	s.mu.Unlock()
 }
 
 // Delete implements session.Store.
@@ -171,6 +247,8 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if key == "" {
 		return nil
 	}
+	s.forget(key)
+	defer s.forget(key)
 	if err := s.db.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucket).Delete([]byte(key))
 	}); err != nil {
@@ -210,6 +288,13 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("boltstore: sweep: %w", err)
 	}
+	s.mu.Lock()
+	for k, v := range s.cache {
+		if now.UnixNano() >= v.expiry {
+			delete(s.cache, k)
+		}
+	}
+	s.mu.Unlock()
 	return n, nil
 }
 

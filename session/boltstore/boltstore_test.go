@@ -3,8 +3,10 @@ package boltstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -153,5 +155,54 @@ func TestCloseTwice(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// TestCacheStaysCoherent: readers and writers of the same keys at once,
+// then one last write per key: every key then reads back its last write,
+// from the cache as from the file (a fresh Store on the same file).
+func TestCacheStaysCoherent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	s := open(t, Config{Path: path})
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for i := range 30 {
+				s.Commit(ctx, fmt.Sprintf("k%d", i%3), []byte(fmt.Sprintf("w%d-%d", w, i)), exp)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				s.Find(ctx, fmt.Sprintf("k%d", i%3))
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range 3 {
+		if err := s.Commit(ctx, fmt.Sprintf("k%d", i), []byte("last"), exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		s.Find(ctx, fmt.Sprintf("k%d", i)) // into the cache
+		if got, ok, _ := s.Find(ctx, fmt.Sprintf("k%d", i)); !ok || string(got) != "last" {
+			t.Errorf("k%d = %q, %v from the cache", i, got, ok)
+		}
+	}
+	if err := s.Delete(ctx, "k0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.Find(ctx, "k0"); ok {
+		t.Error("a deleted key is still served")
+	}
+	s.Close()
+	s2 := open(t, Config{Path: path})
+	if got, ok, _ := s2.Find(ctx, "k1"); !ok || string(got) != "last" {
+		t.Errorf("the file holds %q, %v", got, ok)
 	}
 }
