@@ -7,10 +7,20 @@ GO ?= go
 NODE_DIR := $(CURDIR)/.cache/node
 NODE_SPEC := entratest/testdata/msalnode
 
-.PHONY: test deps node-deps vet lint examples bench fuzz emulator screenshots
+.PHONY: test test-distributed deps node-deps vet lint examples bench fuzz emulator screenshots
 
 test: deps vet examples
 	ENTRATEST_NODE_MODULES=$(NODE_DIR)/node_modules $(GO) test -race -count=1 -timeout 12m ./...
+
+# Redis Cluster (three masters, one restarted) and Sentinel (a master
+# stopped, the replica promoted) started on loopback ports: the store's
+# conformance suite on each, and three app instances signing users in and
+# out through a restart and a failover. About a minute; CI runs it after
+# make test. Without ENTRAWEB_DISTRIBUTED=1 these tests skip, so go test
+# ./... leaves them out.
+test-distributed: apt-deps
+	ENTRAWEB_DISTRIBUTED=1 $(GO) test -race -count=1 -timeout 5m \
+	  -run 'Cluster|Sentinel' ./internal/redistest/ ./session/redisstore/ .
 
 vet:
 	$(GO) vet ./...
@@ -33,7 +43,7 @@ examples:
 deps: node-deps
 
 # Debian packages the tests use, installed only when a binary is missing.
-APT_NEEDS := node:nodejs npm:npm chromium:chromium redis-server:redis-server
+APT_NEEDS := node:nodejs npm:npm chromium:chromium redis-server:redis-server redis-sentinel:redis-sentinel
 apt-deps:
 	@missing=""; for pair in $(APT_NEEDS); do bin=$${pair%%:*}; pkg=$${pair#*:}; \
 	  command -v $$bin >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \

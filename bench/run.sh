@@ -1,10 +1,12 @@
 #!/bin/sh
 # Load test of a signed-in request: wrk against the same handler served
 # bare, and behind RequireLogin with a memory store, a bolt store and a
-# Redis store (redis; and redisl1, with redisstore's optional local cache
-# on), in one run on loopback. Prints requests/sec and p99 latency per
-# route, the throughput ratios of each store to bare, and for Redis the
-# commands per request, counted by Redis itself (INFO commandstats).
+# Redis store (redis, which serves a session it has read from memory and
+# Redis invalidates; and redisnc, with that client-side caching off: a
+# GET per request), in one run on loopback. Prints requests/sec and p99
+# latency per route, the throughput ratios of each store to bare, and for
+# Redis the commands per request, counted by Redis itself (INFO
+# commandstats).
 #
 # The script starts its own redis-server on a free loopback port, with
 # its data in a temp dir, and stops it at the end. Without redis-server
@@ -79,7 +81,7 @@ if [ -z "$NO_REDIS" ] && command -v redis-server >/dev/null 2>&1 && command -v r
 			exit 1
 		fi
 	done
-	routes="bare mem bolt redis redisl1"
+	routes="bare mem bolt redis redisnc"
 	redis_flag="-redis-url=redis://127.0.0.1:$redis_port/0"
 	echo "== redis-server $(redis-server --version | awk '{print $3}') on 127.0.0.1:$redis_port (appendonly)"
 else
@@ -117,7 +119,7 @@ bench() {
 	mem) url=$MEM_URL cookie=$MEM_COOKIE ;;
 	bolt) url=$BOLT_URL cookie=$BOLT_COOKIE ;;
 	redis) url=$REDIS_ROUTE_URL cookie=$REDIS_COOKIE ;;
-	redisl1) url=$REDISL1_ROUTE_URL cookie=$REDISL1_COOKIE ;;
+	redisnc) url=$REDISNC_ROUTE_URL cookie=$REDISNC_COOKIE ;;
 	esac
 	out="$tmp/$1.$2"
 	if command -v curl >/dev/null 2>&1; then
@@ -193,7 +195,7 @@ while [ "$r" -le "$ROUNDS" ]; do
 		}
 		printf "\n"
 	}' 2>>"$tmp/ratios"
-	for name in redis redisl1; do
+	for name in redis redisnc; do
 		if [ -f "$tmp/$name.$r.ops" ]; then
 			printf 'round %d  %-7s ' "$r" "$name"
 			cat "$tmp/$name.$r.ops"

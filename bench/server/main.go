@@ -6,13 +6,14 @@
 //	/mem    behind RequireLogin, sessions in memory
 //	/bolt   behind RequireLogin, sessions in a bolt file in a temp dir
 //	/redis    behind RequireLogin, sessions in the Redis at -redis-url
-//	          (only with that flag)
-//	/redisl1  the same with redisstore's local cache on (1s)
+//	          (only with that flag), read through client-side caching
+//	/redisnc  the same with client-side caching off (client_cache=false):
+//	          a GET per request
 //
 // When everything is ready it writes the URLs and Cookie header values to
 // -out as shell assignments (BARE_URL, MEM_URL, MEM_COOKIE, BOLT_URL,
-// BOLT_COOKIE, and REDIS_ROUTE_URL, REDIS_COOKIE, REDISL1_ROUTE_URL,
-// REDISL1_COOKIE), then serves until it gets
+// BOLT_COOKIE, and REDIS_ROUTE_URL, REDIS_COOKIE, REDISNC_ROUTE_URL,
+// REDISNC_COOKIE), then serves until it gets
 // SIGINT or SIGTERM.
 package main
 
@@ -107,9 +108,9 @@ func run(addr, out, user, redisURL string) error {
 	if redisURL != "" {
 		key := make([]byte, 32)
 		rand.Read(key)
-		// The same Redis twice: as configured, and with the optional
-		// local cache on (one second of staleness).
-		for _, route := range []struct{ name, url string }{{"redis", redisURL}, {"redisl1", redisURL + "?local_cache_ttl=1s"}} {
+		// The same Redis twice: as configured (client-side caching on),
+		// and with caching off, for the cost of a GET per request.
+		for _, route := range []struct{ name, url string }{{"redis", redisURL}, {"redisnc", redisURL + "?client_cache=false"}} {
 			cfg := config("redis", "")
 			cfg.Session.RedisURL = entraweb.Secret(route.url)
 			cfg.Session.Key = entraweb.Secret(base64.StdEncoding.EncodeToString(key))

@@ -18,6 +18,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +36,15 @@ type Server struct {
 	bin      string
 	dir      string
 	password string
+	debug    bool
+	// extra goes after the standard redis-server arguments (a replica's
+	// replicaof); sentinel, when set, makes this a redis-sentinel with
+	// that configuration; cluster makes it a cluster node, with its bus
+	// on clusterPort (see topology.go).
+	extra       []string
+	sentinel    string
+	cluster     bool
+	clusterPort string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -45,30 +55,53 @@ type Server struct {
 type Options struct {
 	// Password, when set, is required of clients (requirepass).
 	Password string
+	// Debug allows the DEBUG command from loopback clients (Redis 7 or
+	// later), for tests that change how the server expires keys.
+	Debug bool
 }
 
 // Start runs redis-server for t and stops it in t.Cleanup.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
+	s := &Server{t: t, bin: need(t, "redis-server", "redis-server"), password: o.Password, debug: o.Debug}
+	s.launch()
+	return s
+}
+
+// need returns the path of the program bin, which Debian's package pkg
+// installs. Without it the test is skipped, loudly, except under CI,
+// where it fails.
+func need(t testing.TB, bin, pkg string) string {
+	t.Helper()
+	path, err := exec.LookPath(bin)
 	if err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("redis-server is not installed, and CI is set: the Redis tests must run in CI (apt-get install -y redis-server)")
+			t.Fatalf("%s is not installed, and CI is set: the Redis tests must run in CI (apt-get install -y %s)", bin, pkg)
 		}
-		t.Skip("SKIPPING: redis-server is not installed, so the Redis tests do not run here. Install it (sudo apt-get install -y redis-server); CI runs them.")
+		t.Skipf("SKIPPING: %s is not installed, so this Redis test does not run here. Install it (sudo apt-get install -y %s); CI runs it.", bin, pkg)
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir(), password: o.Password}
-	t.Cleanup(s.Stop)
-	// The free port may be taken between finding it and redis-server
-	// binding it: then try another.
+	return path
+}
+
+// launch starts s for the first time on free loopback ports and stops it
+// in t.Cleanup.
+func (s *Server) launch() {
+	s.t.Helper()
+	s.dir = s.t.TempDir()
+	s.t.Cleanup(s.Stop)
+	// A free port may be taken between finding it and the server
+	// binding it: then try others.
 	for try := 1; ; try++ {
-		s.Addr = freeAddr(t)
+		s.Addr = freeAddr(s.t)
+		if s.cluster {
+			_, s.clusterPort, _ = net.SplitHostPort(freeAddr(s.t))
+		}
 		err := s.start()
 		if err == nil {
-			return s
+			return
 		}
 		if try == 3 {
-			t.Fatal(err)
+			s.t.Fatal(err)
 		}
 	}
 }
@@ -106,14 +139,9 @@ func (s *Server) start() error {
 	if s.cmd != nil {
 		return errors.New("redistest: Restart of a running server")
 	}
-	_, port, _ := net.SplitHostPort(s.Addr)
-	args := []string{
-		"--port", port, "--bind", "127.0.0.1", "--dir", s.dir,
-		"--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
-		"--daemonize", "no", "--logfile", "", "--databases", "16",
-	}
-	if s.password != "" {
-		args = append(args, "--requirepass", s.password)
+	args, err := s.args()
+	if err != nil {
+		return err
 	}
 	out := &bytes.Buffer{}
 	cmd := exec.Command(s.bin, args...)
@@ -144,6 +172,38 @@ func (s *Server) start() error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// args are the command line of the server.
+func (s *Server) args() ([]string, error) {
+	_, port, _ := net.SplitHostPort(s.Addr)
+	if s.sentinel != "" {
+		// redis-sentinel rewrites its file as it learns the topology, so
+		// a restart starts from what it knew.
+		conf := filepath.Join(s.dir, "sentinel.conf")
+		if _, err := os.Stat(conf); os.IsNotExist(err) {
+			if err := os.WriteFile(conf, []byte(s.sentinel), 0o600); err != nil {
+				return nil, err
+			}
+		}
+		return []string{conf, "--port", port, "--bind", "127.0.0.1", "--dir", s.dir, "--daemonize", "no", "--logfile", ""}, nil
+	}
+	args := []string{
+		"--port", port, "--bind", "127.0.0.1", "--dir", s.dir,
+		"--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
+		"--daemonize", "no", "--logfile", "", "--databases", "16",
+	}
+	if s.password != "" {
+		args = append(args, "--requirepass", s.password)
+	}
+	if s.debug {
+		args = append(args, "--enable-debug-command", "local")
+	}
+	if s.cluster {
+		args = append(args, "--cluster-enabled", "yes", "--cluster-port", s.clusterPort,
+			"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "3000")
+	}
+	return append(args, s.extra...), nil
 }
 
 // Stop shuts the server down (SIGTERM, so it flushes its append-only

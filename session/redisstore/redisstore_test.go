@@ -35,9 +35,13 @@ func uniquePrefix() string { return fmt.Sprintf("t%d:", prefixes.Add(1)) }
 
 func TestConformance(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
-	storetest.Run(t, func(t *testing.T) session.Store {
-		return open(t, redisstore.Config{URL: srv.URL(), KeyPrefix: uniquePrefix()})
-	})
+	for _, q := range []string{"", "?client_cache=false"} {
+		t.Run("client_cache="+strconv.FormatBool(q == ""), func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) session.Store {
+				return open(t, redisstore.Config{URL: srv.URL() + q, KeyPrefix: uniquePrefix()})
+			})
+		})
+	}
 }
 
 func TestTTLIsTheExpiry(t *testing.T) {
@@ -112,32 +116,57 @@ func TestPasswordAndDatabase(t *testing.T) {
 	}
 }
 
-// TestOneCommandPerCall counts, with Redis's own statistics, what each
-// operation costs: the Manager's steady state is one Find per request.
-func TestOneCommandPerCall(t *testing.T) {
-	srv := redistest.Start(t, redistest.Options{})
-	ctx := context.Background()
-	s := open(t, redisstore.Config{URL: srv.URL()})
-	if err := s.Ping(ctx); err != nil { // connect before counting
-		t.Fatal(err)
+// TestCommandsPerCall counts, with Redis's own statistics, what each
+// operation costs. The Manager's steady state is a Find of a key it read
+// before: with client-side caching that costs no command at all.
+func TestCommandsPerCall(t *testing.T) {
+	tests := []struct {
+		name  string
+		query string
+		// per round of Commit, Find (a miss: the key was just written),
+		// Find again, Delete
+		want map[string]int
+	}{
+		// The miss asks Redis to track the key (CLIENT CACHING YES) and
+		// reads its TTL with the value, in a MULTI; each write is
+		// followed by a PTTL that orders its invalidation (see write).
+		{"cached", "", map[string]int{"set": 1, "del": 1, "pttl": 3, "client|caching": 1, "multi": 1, "get": 1, "exec": 1}},
+		{"uncached", "?client_cache=false", map[string]int{"get": 2, "set": 1, "del": 1}},
 	}
-	srv.ResetStats()
-	const n = 50
-	for i := range n {
-		k := fmt.Sprint("s:", i)
-		if err := s.Commit(ctx, k, []byte("v"), time.Now().Add(time.Minute)); err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := s.Find(ctx, k); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Delete(ctx, k); err != nil {
-			t.Fatal(err)
-		}
-	}
-	calls := srv.Calls()
-	if calls["get"] != n || calls["set"] != n || calls["del"] != n || len(calls) != 3 {
-		t.Errorf("commands for %d commits, finds and deletes: %v", n, calls)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := redistest.Start(t, redistest.Options{})
+			ctx := context.Background()
+			s := open(t, redisstore.Config{URL: srv.URL() + tt.query})
+			if err := s.Ping(ctx); err != nil { // connect before counting
+				t.Fatal(err)
+			}
+			srv.ResetStats()
+			const n = 50
+			for i := range n {
+				k := fmt.Sprint("s:", i)
+				if err := s.Commit(ctx, k, []byte("v"), time.Now().Add(time.Minute)); err != nil {
+					t.Fatal(err)
+				}
+				for range 2 {
+					if _, found, err := s.Find(ctx, k); err != nil || !found {
+						t.Fatal(found, err)
+					}
+				}
+				if err := s.Delete(ctx, k); err != nil {
+					t.Fatal(err)
+				}
+			}
+			calls := srv.Calls()
+			for cmd, per := range tt.want {
+				if calls[cmd] != per*n {
+					t.Errorf("%s: %d calls, want %d", cmd, calls[cmd], per*n)
+				}
+			}
+			if len(calls) != len(tt.want) {
+				t.Errorf("commands for %d rounds: %v; want only %v", n, calls, tt.want)
+			}
+		})
 	}
 }
 

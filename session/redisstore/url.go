@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
 )
 
 // Defaults for what a URL leaves out.
@@ -20,11 +20,23 @@ const (
 	DefaultTimeout   = time.Second
 )
 
+// Topologies a URL can name.
+const (
+	modeStandalone = "standalone"
+	modeCluster    = "cluster"
+	modeSentinel   = "sentinel"
+)
+
 // settings is what a URL describes.
 type settings struct {
-	opts          redis.UniversalOptions
-	keyPrefix     string
-	localCacheTTL time.Duration
+	opt       rueidis.ClientOption
+	mode      string
+	keyPrefix string
+	// noCache is client_cache=false: read Redis on every Find.
+	noCache bool
+	// ignored names parameters that old URLs carry and this version
+	// accepts without effect, for one log line at Open.
+	ignored []string
 }
 
 // parseURL reads a redis:// or rediss:// URL. Its errors never contain the
@@ -39,7 +51,7 @@ func parseURL(raw string) (*settings, error) {
 		return fmt.Errorf("redisstore: Redis URL %s: %s", Redact(raw), fmt.Sprintf(format, args...))
 	}
 	s := &settings{keyPrefix: DefaultKeyPrefix}
-	o := &s.opts
+	o := &s.opt
 	switch u.Scheme {
 	case "redis":
 	case "rediss":
@@ -63,15 +75,13 @@ func parseURL(raw string) (*settings, error) {
 	if err != nil {
 		return nil, fail("%v", err)
 	}
-	o.Addrs = []string{addr}
-	switch db := strings.Trim(u.Path, "/"); {
-	case db == "":
-	default:
+	o.InitAddress = []string{addr}
+	if db := strings.Trim(u.Path, "/"); db != "" {
 		n, err := strconv.Atoi(db)
 		if err != nil || n < 0 {
 			return nil, fail("the path must be a database number such as /0, not %q", u.Path)
 		}
-		o.DB = n
+		o.SelectDB = n
 	}
 
 	q, err := url.ParseQuery(u.RawQuery)
@@ -79,7 +89,7 @@ func parseURL(raw string) (*settings, error) {
 		return nil, fail("the query does not parse")
 	}
 	cluster := false
-	o.DialTimeout, o.ReadTimeout, o.WriteTimeout = DefaultTimeout, DefaultTimeout, DefaultTimeout
+	dial, read, write := DefaultTimeout, DefaultTimeout, DefaultTimeout
 	names := make([]string, 0, len(q))
 	for k := range q {
 		names = append(names, k)
@@ -100,29 +110,34 @@ func parseURL(raw string) (*settings, error) {
 				if err != nil {
 					return nil, fail("addr: %v", err)
 				}
-				o.Addrs = append(o.Addrs, hp)
+				o.InitAddress = append(o.InitAddress, hp)
 			}
 		case "master_name":
 			if v == "" {
 				return nil, fail("master_name is empty")
 			}
-			o.MasterName = v
+			o.Sentinel.MasterSet = v
 		case "sentinel_username":
-			o.SentinelUsername = v
+			o.Sentinel.Username = v
 		case "sentinel_password":
-			o.SentinelPassword = v
+			o.Sentinel.Password = v
 		case "cluster":
 			b, err := strconv.ParseBool(v)
 			if err != nil {
 				return nil, fail("cluster must be true or false")
 			}
 			cluster = b
-		case "local_cache_ttl":
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 {
-				return nil, fail("local_cache_ttl must be a duration such as 1s, not %q", v)
+		case "client_cache":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return nil, fail("client_cache must be true or false")
 			}
-			s.localCacheTTL = d
+			s.noCache = !b
+		case "local_cache_ttl":
+			// The store's own TTL cache is gone: client-side caching
+			// does its work without its staleness. An old URL still
+			// opens; Open says once that the parameter does nothing.
+			s.ignored = append(s.ignored, name)
 		case "dial_timeout", "read_timeout", "write_timeout":
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
@@ -130,34 +145,51 @@ func parseURL(raw string) (*settings, error) {
 			}
 			switch name {
 			case "dial_timeout":
-				o.DialTimeout = d
+				dial = d
 			case "read_timeout":
-				o.ReadTimeout = d
+				read = d
 			default:
-				o.WriteTimeout = d
+				write = d
 			}
 		case "pool_size":
 			n, err := strconv.Atoi(v)
 			if err != nil || n <= 0 {
 				return nil, fail("pool_size must be a positive number, not %q", v)
 			}
-			o.PoolSize = n
+			o.BlockingPoolSize = n
 		default:
-			return nil, fail("unknown parameter %q (known: addr, cluster, dial_timeout, key_prefix, local_cache_ttl, master_name, pool_size, read_timeout, sentinel_password, sentinel_username, write_timeout)", name)
+			return nil, fail("unknown parameter %q (known: addr, client_cache, cluster, dial_timeout, key_prefix, master_name, pool_size, read_timeout, sentinel_password, sentinel_username, write_timeout)", name)
 		}
 	}
 	switch {
-	case o.MasterName != "" && cluster:
+	case o.Sentinel.MasterSet != "" && cluster:
 		return nil, fail("master_name (Sentinel) and cluster=true exclude each other")
-	case o.MasterName == "" && (o.SentinelUsername != "" || o.SentinelPassword != ""):
+	case o.Sentinel.MasterSet == "" && (o.Sentinel.Username != "" || o.Sentinel.Password != ""):
 		return nil, fail("sentinel_username and sentinel_password need master_name")
-	case o.MasterName == "" && (cluster || len(o.Addrs) > 1):
+	case o.Sentinel.MasterSet != "":
+		s.mode = modeSentinel
+	case cluster || len(o.InitAddress) > 1:
 		// Several addresses without a master name are cluster seeds.
-		o.IsClusterMode = true
-		if o.DB != 0 {
+		s.mode = modeCluster
+		if o.SelectDB != 0 {
 			return nil, fail("a Redis Cluster has only database 0")
 		}
+	default:
+		s.mode = modeStandalone
+		// One address is one server: no probe for a cluster first.
+		o.ForceSingleClient = true
 	}
+
+	o.Dialer = net.Dialer{Timeout: dial, KeepAlive: time.Second}
+	if s.mode == modeSentinel {
+		o.Sentinel.Dialer = o.Dialer
+		if o.TLSConfig != nil {
+			o.Sentinel.TLSConfig = o.TLSConfig.Clone()
+		}
+	}
+	// rueidis has one bound for the reply to anything sent on a
+	// connection (and for its keep-alive PINGs): the longer of the two.
+	o.ConnWriteTimeout = max(read, write)
 	return s, nil
 }
 

@@ -9,24 +9,24 @@ import (
 
 func TestParseURL(t *testing.T) {
 	tests := []struct {
-		url     string
-		addrs   []string
-		db      int
-		user    string
-		pass    string
-		tls     bool
-		cluster bool
-		master  string
-		prefix  string
+		url    string
+		addrs  []string
+		db     int
+		user   string
+		pass   string
+		tls    bool
+		mode   string
+		master string
+		prefix string
 	}{
-		{url: "redis://cache", addrs: []string{"cache:6379"}, prefix: DefaultKeyPrefix},
-		{url: "redis://127.0.0.1:7000/3", addrs: []string{"127.0.0.1:7000"}, db: 3, prefix: DefaultKeyPrefix},
-		{url: "rediss://app:s3cret@cache.example.com:6380/0", addrs: []string{"cache.example.com:6380"}, user: "app", pass: "s3cret", tls: true, prefix: DefaultKeyPrefix},
-		{url: "redis://:s3cret@[::1]:6379", addrs: []string{"[::1]:6379"}, pass: "s3cret", prefix: DefaultKeyPrefix},
-		{url: "redis://cache?key_prefix=myapp:", addrs: []string{"cache:6379"}, prefix: "myapp:"},
-		{url: "redis://n1:7000?addr=n2:7000&addr=n3", addrs: []string{"n1:7000", "n2:7000", "n3:6379"}, cluster: true, prefix: DefaultKeyPrefix},
-		{url: "rediss://cfg.example.com?cluster=true", addrs: []string{"cfg.example.com:6379"}, cluster: true, tls: true, prefix: DefaultKeyPrefix},
-		{url: "redis://:s3cret@s1:26379/2?master_name=mymaster&addr=s2:26379", addrs: []string{"s1:26379", "s2:26379"}, db: 2, pass: "s3cret", master: "mymaster", prefix: DefaultKeyPrefix},
+		{url: "redis://cache", addrs: []string{"cache:6379"}, mode: modeStandalone, prefix: DefaultKeyPrefix},
+		{url: "redis://127.0.0.1:7000/3", addrs: []string{"127.0.0.1:7000"}, db: 3, mode: modeStandalone, prefix: DefaultKeyPrefix},
+		{url: "rediss://app:s3cret@cache.example.com:6380/0", addrs: []string{"cache.example.com:6380"}, user: "app", pass: "s3cret", tls: true, mode: modeStandalone, prefix: DefaultKeyPrefix},
+		{url: "redis://:s3cret@[::1]:6379", addrs: []string{"[::1]:6379"}, pass: "s3cret", mode: modeStandalone, prefix: DefaultKeyPrefix},
+		{url: "redis://cache?key_prefix=myapp:", addrs: []string{"cache:6379"}, mode: modeStandalone, prefix: "myapp:"},
+		{url: "redis://n1:7000?addr=n2:7000&addr=n3", addrs: []string{"n1:7000", "n2:7000", "n3:6379"}, mode: modeCluster, prefix: DefaultKeyPrefix},
+		{url: "rediss://cfg.example.com?cluster=true", addrs: []string{"cfg.example.com:6379"}, mode: modeCluster, tls: true, prefix: DefaultKeyPrefix},
+		{url: "redis://:s3cret@s1:26379/2?master_name=mymaster&addr=s2:26379", addrs: []string{"s1:26379", "s2:26379"}, db: 2, pass: "s3cret", mode: modeSentinel, master: "mymaster", prefix: DefaultKeyPrefix},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
@@ -34,28 +34,59 @@ func TestParseURL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			o := s.opts
-			if !slices.Equal(o.Addrs, tt.addrs) || o.DB != tt.db || o.Username != tt.user || o.Password != tt.pass ||
-				(o.TLSConfig != nil) != tt.tls || o.IsClusterMode != tt.cluster || o.MasterName != tt.master || s.keyPrefix != tt.prefix {
-				t.Errorf("got addrs %v db %d user %q tls %v cluster %v master %q prefix %q", o.Addrs, o.DB, o.Username, o.TLSConfig != nil, o.IsClusterMode, o.MasterName, s.keyPrefix)
+			o := s.opt
+			if !slices.Equal(o.InitAddress, tt.addrs) || o.SelectDB != tt.db || o.Username != tt.user || o.Password != tt.pass ||
+				(o.TLSConfig != nil) != tt.tls || s.mode != tt.mode || o.Sentinel.MasterSet != tt.master || s.keyPrefix != tt.prefix {
+				t.Errorf("got addrs %v db %d user %q tls %v mode %s master %q prefix %q", o.InitAddress, o.SelectDB, o.Username, o.TLSConfig != nil, s.mode, o.Sentinel.MasterSet, s.keyPrefix)
 			}
-			if o.DialTimeout != DefaultTimeout || o.ReadTimeout != DefaultTimeout || o.WriteTimeout != DefaultTimeout {
-				t.Errorf("timeouts %v/%v/%v, want %v each", o.DialTimeout, o.ReadTimeout, o.WriteTimeout, DefaultTimeout)
+			if o.ForceSingleClient != (tt.mode == modeStandalone) {
+				t.Errorf("ForceSingleClient %v in mode %s", o.ForceSingleClient, s.mode)
+			}
+			if o.Dialer.Timeout != DefaultTimeout || o.ConnWriteTimeout != DefaultTimeout {
+				t.Errorf("timeouts dial %v, reply %v; want %v each", o.Dialer.Timeout, o.ConnWriteTimeout, DefaultTimeout)
+			}
+			if s.noCache {
+				t.Error("client-side caching is off by default")
 			}
 		})
 	}
 }
 
-func TestParseURLTimeouts(t *testing.T) {
-	s, err := parseURL("redis://h?dial_timeout=250ms&read_timeout=2s&write_timeout=1500ms&pool_size=7&local_cache_ttl=500ms")
+func TestParseURLSentinel(t *testing.T) {
+	s, err := parseURL("rediss://app:data-pw@s1:26379?master_name=m&sentinel_username=sen&sentinel_password=sen-pw&dial_timeout=300ms")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o := s.opts; o.DialTimeout != 250*time.Millisecond || o.ReadTimeout != 2*time.Second || o.WriteTimeout != 1500*time.Millisecond || o.PoolSize != 7 {
-		t.Errorf("got %+v", o)
+	o := s.opt
+	if o.Username != "app" || o.Password != "data-pw" || o.Sentinel.Username != "sen" || o.Sentinel.Password != "sen-pw" {
+		t.Errorf("credentials: data %q/%q, sentinel %q/%q", o.Username, o.Password, o.Sentinel.Username, o.Sentinel.Password)
 	}
-	if s.localCacheTTL != 500*time.Millisecond {
-		t.Errorf("local cache TTL %v", s.localCacheTTL)
+	// rueidis dials sentinels with these alone: a zero timeout there
+	// would wait for the kernel.
+	if o.Sentinel.Dialer.Timeout != 300*time.Millisecond || o.Sentinel.TLSConfig == nil {
+		t.Errorf("sentinel dialer timeout %v, TLS %v", o.Sentinel.Dialer.Timeout, o.Sentinel.TLSConfig != nil)
+	}
+}
+
+func TestParseURLOptions(t *testing.T) {
+	s, err := parseURL("redis://h?dial_timeout=250ms&read_timeout=2s&write_timeout=1500ms&pool_size=7&client_cache=false")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := s.opt; o.Dialer.Timeout != 250*time.Millisecond || o.ConnWriteTimeout != 2*time.Second || o.BlockingPoolSize != 7 {
+		t.Errorf("dial %v, reply %v, pool %d", o.Dialer.Timeout, o.ConnWriteTimeout, o.BlockingPoolSize)
+	}
+	if !s.noCache {
+		t.Error("client_cache=false left caching on")
+	}
+	// An old URL with the retired local cache still opens; Open logs that
+	// the parameter does nothing (TestLocalCacheTTLIsIgnored).
+	s, err = parseURL("redis://h?local_cache_ttl=1s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(s.ignored, []string{"local_cache_ttl"}) {
+		t.Errorf("ignored %v", s.ignored)
 	}
 }
 
@@ -75,6 +106,8 @@ func TestURLErrorsHideThePassword(t *testing.T) {
 		{"redis://u:s3cret%zz@h", "does not parse"},
 		{"redis://u:s3cret@h?key_prefix=a&key_prefix=b", "2 times"},
 		{"redis:///0", "no host"},
+		{"redis://u:s3cret@h?client_cache=maybe", "client_cache"},
+		{"redis://u:s3cret@h?pool_size=0", "pool_size"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
