@@ -1,9 +1,10 @@
-// Command entraweb is entraweb's one binary: the demo app and the local
-// Entra ID emulator now, the authenticating proxy and the helpers as they
+// Command entraweb is entraweb's one binary: the demo app, the local
+// Entra ID emulator and the authenticating proxy now, the helpers as they
 // arrive.
 //
 //	entraweb demo [-listen 127.0.0.1:8080]
 //	entraweb emulator [-listen 127.0.0.1:8443] [-browser-listen 127.0.0.1:8444] [-config FILE] [-allow-remote] [-v]
+//	entraweb proxy -upstream http://127.0.0.1:8050 [-listen 127.0.0.1:4180] [-state-dir DIR] [-quiet]
 //	entraweb version
 package main
 
@@ -24,6 +25,7 @@ type command struct {
 var commands = []command{
 	{"emulator", "serve the local Entra ID emulator (no Azure account needed)", runEmulator},
 	{"demo", "run the demo app, with the emulator built in unless a tenant is configured", runDemo},
+	{"proxy", "put Entra ID sign-in with app roles in front of any web app", runProxy},
 	{"version", "print the versions of entraweb, MSAL Go and Go", runVersion},
 }
 
