@@ -308,8 +308,12 @@ func Default() *Config {
 					"http://localhost/auth/callback",
 					"http://127.0.0.1/auth/callback",
 					"https://localhost/auth/callback",
+					// entraweb proxy's callback, in App Service's layout.
+					"http://localhost/.auth/login/aad/callback",
+					"http://127.0.0.1/.auth/login/aad/callback",
 				},
-				PostLogoutRedirectURIs: []string{"http://localhost/", "http://127.0.0.1/", "https://localhost/"},
+				PostLogoutRedirectURIs: []string{"http://localhost/", "http://127.0.0.1/", "https://localhost/",
+					"http://localhost/.auth/logout/done", "http://127.0.0.1/.auth/logout/done"},
 				AppRoles:               demoRoles,
 				Scopes:                 []string{"access_as_user"},
 				ConsentedScopes: []string{
