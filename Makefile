@@ -42,11 +42,13 @@ examples:
 
 deps: node-deps
 
-# Debian packages the tests use, installed only when a binary is missing.
-APT_NEEDS := node:nodejs npm:npm chromium:chromium redis-server:redis-server redis-sentinel:redis-sentinel
+# Debian packages the tests use, installed only when a binary is missing
+# (python3-jwt: when no python3 imports PyJWT).
+APT_NEEDS := node:nodejs npm:npm chromium:chromium redis-server:redis-server redis-sentinel:redis-sentinel nginx:nginx caddy:caddy
 apt-deps:
 	@missing=""; for pair in $(APT_NEEDS); do bin=$${pair%%:*}; pkg=$${pair#*:}; \
 	  command -v $$bin >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	{ python3 -c 'import jwt' || /usr/bin/python3 -c 'import jwt'; } >/dev/null 2>&1 || missing="$$missing python3-jwt"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "make: missing Debian packages:$$missing (run: sudo apt-get install -y$$missing); the tests that need them will skip"; fi; \
