@@ -9,7 +9,9 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/entraweb/entraweb/proxy"
 )
@@ -65,13 +67,33 @@ func BenchmarkBareReverseProxy(b *testing.B) {
 }
 
 // BenchmarkSignedIn is a signed-in user's request through the proxy: the
-// session read, the identity headers, the spoofing filter.
-func BenchmarkSignedIn(b *testing.B) {
+// session read, the identity headers, the spoofing filter, and the
+// identity assertion from its cache.
+func BenchmarkSignedIn(b *testing.B) { benchSignedIn(b, nil, false) }
+
+// BenchmarkSignedInNoAssertion is the same without the assertion.
+func BenchmarkSignedInNoAssertion(b *testing.B) {
+	benchSignedIn(b, func(c *proxy.Config) { c.NoAssertion = true }, false)
+}
+
+// BenchmarkSignedInAssertionMiss signs a new assertion for every request
+// (the clock moves past each one's reuse window): the cache's miss.
+func BenchmarkSignedInAssertionMiss(b *testing.B) { benchSignedIn(b, nil, true) }
+
+func benchSignedIn(b *testing.B, mod func(*proxy.Config), miss bool) {
 	e := newEnv(b, func(c *proxy.Config) {
 		c.Transport = cannedTransport{}
 		c.AccessLog = false
 		c.Rules = []proxy.Rule{{Path: "/admin", Role: "DemoApp.Admin"}}
+		if mod != nil {
+			mod(c)
+		}
 	})
+	if miss {
+		var n atomic.Int64
+		start := time.Now()
+		proxy.SetClock(e.h, func() time.Time { return start.Add(time.Duration(n.Add(1)) * 5 * time.Minute) })
+	}
 	br := e.signIn(b, alice)
 	u, _ := url.Parse(e.url)
 	req := httptest.NewRequest("GET", e.url+"/dash/page", nil).WithContext(context.Background())

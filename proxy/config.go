@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"errors"
 	"fmt"
 	"net/http"
@@ -108,6 +110,22 @@ type Config struct {
 	// query, status, bytes, duration, peer, user's object id) at Info.
 	AccessLog bool
 
+	// NoAssertion turns off the signed identity assertion: the
+	// X-Entraweb-Assertion header to the upstream and the keys at
+	// /.auth/keys. The assertion is on by default.
+	NoAssertion bool
+
+	// AssertionKeyFile is a PEM file with the ECDSA P-256 key that signs
+	// the assertion; LoadAssertionKeyFile creates it (mode 0600) when it
+	// does not exist. Keep the key across restarts, or upstreams that
+	// cached the old public key fail until they fetch the new one.
+	// Empty, with AssertionKey nil, means a key made at start.
+	AssertionKeyFile string
+
+	// AssertionKey is the assertion's signing key, for a caller that
+	// keeps it elsewhere; it takes the place of AssertionKeyFile.
+	AssertionKey *ecdsa.PrivateKey `json:"-"`
+
 	// Transport carries requests to the upstream; nil means a transport
 	// with 256 idle connections per host and the timeouts above.
 	Transport http.RoundTripper `json:"-"`
@@ -141,6 +159,8 @@ type settings struct {
 	discoveryURL      string
 	minimumRole       string
 	accessTokenHeader bool
+	assertion         bool
+	upstreamOrigin    string // the assertion's aud
 }
 
 // Validate checks the configuration, the Entra section included, without
@@ -219,6 +239,17 @@ func (c Config) settings() (*settings, error) {
 			add(fmt.Sprintf("Proxy:AccessTokenScopes:%d", i), "%q is not a single scope", sc)
 		}
 	}
+	s.assertion = !c.NoAssertion
+	if c.AssertionKey != nil && c.AssertionKey.Curve != elliptic.P256() {
+		add("Proxy:AssertionKey", "must be an ECDSA P-256 key")
+	}
+	if c.NoAssertion && (c.AssertionKey != nil || c.AssertionKeyFile != "") {
+		add("Proxy:NoAssertion", "the assertion is off, yet a key for it is configured")
+	}
+	if s.upstream != nil {
+		s.upstreamOrigin = s.upstream.Scheme + "://" + s.upstream.Host
+	}
+
 	s.scopes = slices.Clone(c.AccessTokenScopes)
 	if c.TokensInMe && len(c.AccessTokenScopes) == 0 {
 		add("Proxy:TokensInMe", "only applies with Proxy:AccessTokenScopes (the token it would show)")

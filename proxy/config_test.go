@@ -24,6 +24,7 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 		PublicPaths: []string{"/static/../admin", "/.auth/me"},
 		Headers:     []string{"EasyAuth", "Pomerium"},
 		TokensInMe:  true,
+		NoAssertion: true, AssertionKeyFile: "key.pem",
 	}
 	err := cfg.Validate()
 	if err == nil {
@@ -32,7 +33,7 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 	for _, key := range []string{
 		"Proxy:Upstream", "Proxy:Rules:0:Path", "Proxy:Rules:1: set exactly one", "Proxy:Rules:2:Group",
 		"Proxy:PublicPaths:0", "Proxy:PublicPaths:1", "Proxy:Headers:1", "Proxy:TokensInMe",
-		"AzureAd:CallbackPath", "Entraweb:RoutePrefix", "AzureAd:ClientId",
+		"AzureAd:CallbackPath", "Entraweb:RoutePrefix", "AzureAd:ClientId", "Proxy:NoAssertion",
 	} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("the error does not name %s:\n%v", key, err)
@@ -63,6 +64,7 @@ func TestLoadConfigReadsTheProxySection(t *testing.T) {
 	    "Headers": ["EasyAuth", "OAuth2Proxy"],
 	    "UpstreamTimeout": "00:02:00",
 	    "AccessLog": true,
+	    "AssertionKeyFile": "/var/lib/entraweb/assertion-key.pem",
 	  }
 	}`
 	if err := os.WriteFile(filepath.Join(dir, "appsettings.json"), []byte(settings), 0o600); err != nil {
@@ -71,6 +73,7 @@ func TestLoadConfigReadsTheProxySection(t *testing.T) {
 	t.Setenv("Proxy__PublicPaths__0", "/assets/")
 	t.Setenv("Proxy__PublicPaths__1", "/healthcheck")
 	t.Setenv("PROXY__TOKENSINME", "false")
+	t.Setenv("Proxy__NoAssertion", "true")
 	cfg, err := proxy.LoadConfig()
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +81,8 @@ func TestLoadConfigReadsTheProxySection(t *testing.T) {
 	if cfg.Upstream != "http://127.0.0.1:8050" || cfg.UpstreamTimeout != 2*time.Minute || !cfg.AccessLog ||
 		!slices.Equal(cfg.PublicPaths, []string{"/assets/", "/healthcheck"}) ||
 		!slices.Equal(cfg.Headers, []string{"EasyAuth", "OAuth2Proxy"}) ||
-		!slices.Equal(cfg.Rules, []proxy.Rule{{Path: "/admin", Role: "DemoApp.Admin"}, {Path: "/team", Group: staffGroup}}) {
+		!slices.Equal(cfg.Rules, []proxy.Rule{{Path: "/admin", Role: "DemoApp.Admin"}, {Path: "/team", Group: staffGroup}}) ||
+		!cfg.NoAssertion || cfg.AssertionKeyFile != "/var/lib/entraweb/assertion-key.pem" {
 		t.Errorf("Proxy section read as %+v", cfg)
 	}
 	if cfg.Entra.ClientID != entratest.DemoClientID || cfg.Entra.MinimumRole != "DemoApp.Read" {

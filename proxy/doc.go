@@ -36,6 +36,7 @@
 //	GET  /.auth/me                                        [{"provider_name":"aad","user_id":...,"user_claims":[{"typ","val"}],"expires_on":...}]
 //	GET  /.auth/refresh                                   refreshes the access token (AccessTokenScopes)
 //	ANY  /.auth/verify                                    forward auth for nginx, Caddy, Traefik: 200, 401 or 403, never a redirect
+//	GET  /.auth/keys                                      the public keys of the identity assertion (JWKS)
 //
 // Redirect targets are paths of this app, or absolute URLs on its own
 // origin; anything else goes to "/". /healthz answers while the process
@@ -65,9 +66,49 @@
 // also oauth2-proxy's X-Forwarded-User (object id), -Email,
 // -Preferred-Username, -Groups and -Roles.
 //
+// # The signed identity assertion
+//
+// A header can be forged by anyone who reaches the upstream without
+// passing the proxy (a port left open, a second route). So every request
+// of a signed-in user also carries X-Entraweb-Assertion: a JWT signed
+// with ES256 that the upstream checks with the proxy's public keys at
+// /.auth/keys. Its claims: iss, the proxy's public origin; aud, the
+// upstream's origin (Upstream without its path); iat, nbf and an exp 5
+// minutes on; jti; sub and oid, the object id; tid; name;
+// preferred_username; roles, expanded through the hierarchy; groups. The
+// proxy signs one per session and sends it again until a minute of its
+// life is left.
+//
+// The command keeps the signing key in its state directory
+// (assertion-key.pem), so keys cached by upstreams stay valid across
+// restarts; set AssertionKeyFile to share one key among several proxies.
+// NoAssertion turns the header and /.auth/keys off.
+//
+// A Go upstream verifies with AssertionVerifier:
+//
+//	v := proxy.NewAssertionVerifier("http://127.0.0.1:4180/.auth/keys", "http://127.0.0.1:8050", nil)
+//	v.Issuer = "https://app.example.com"
+//	a, err := v.Verify(r)
+//	if err != nil {
+//		http.Error(w, "forbidden", http.StatusForbidden)
+//		return
+//	}
+//	fmt.Fprintf(w, "hello %s", a.PreferredUsername)
+//
+// A Python upstream uses PyJWT (Debian: python3-jwt), as
+// testdata/verify_assertion.py does (a test runs it):
+//
+//	jwks = jwt.PyJWKClient("http://127.0.0.1:4180/.auth/keys")
+//	token = request.headers["X-Entraweb-Assertion"]
+//	claims = jwt.decode(token, jwks.get_signing_key_from_jwt(token).key,
+//	                    algorithms=["ES256"], audience="http://127.0.0.1:8050",
+//	                    issuer="https://app.example.com")
+//
+// Name the algorithm, as both do: never take it from the token.
+//
 // Whatever a client sends under those names is removed first (any case,
 // with "_" for "-"), and so are X-Auth-Request-*, X-MS-TOKEN-* and
-// X-Entraweb-*. X-Forwarded-*, Forwarded and X-Original-* are kept only
+// X-Entraweb-* (the assertion among them). X-Forwarded-*, Forwarded and X-Original-* are kept only
 // from Entra.TrustedProxies; the proxy sets X-Forwarded-For, -Host and
 // -Proto itself. entraweb's own cookies are not passed on.
 //

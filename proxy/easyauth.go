@@ -37,6 +37,8 @@ func (h *Handler) serveAuthRoute(w *respWriter, r *http.Request) {
 		h.refresh.ServeHTTP(w, r)
 	case "/.auth/verify":
 		h.serveVerify(w, r)
+	case KeysPath:
+		h.serveKeys(w, r)
 	default:
 		writeProblem(w, r, http.StatusNotFound, "not_found", "Not found", "There is nothing at this address.")
 	}

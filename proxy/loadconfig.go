@@ -72,6 +72,8 @@ func decodeProxy(root appsettings.Tree) (Config, error) {
 		"UpstreamTimeout":   d.Duration(&cfg.UpstreamTimeout),
 		"WriteIdleTimeout":  d.Duration(&cfg.WriteIdleTimeout),
 		"AccessLog":         d.Bool(&cfg.AccessLog),
+		"NoAssertion":       d.Bool(&cfg.NoAssertion),
+		"AssertionKeyFile":  d.Str(&cfg.AssertionKeyFile),
 	})
 	return cfg, d.Err()
 }

@@ -28,12 +28,15 @@ type Handler struct {
 	trust origin.Trust
 	rp    *httputil.ReverseProxy
 
-	routes   http.Handler // entraweb's own routes under /.auth/
-	signedIn http.Handler // RequireLogin in front of serveSignedIn
-	refresh  http.Handler // RequireLogin in front of serveRefresh
-	ids      identityCache
-	expiries expiryCache
-	ready    readiness
+	routes     http.Handler // entraweb's own routes under /.auth/
+	signedIn   http.Handler // RequireLogin in front of serveSignedIn
+	refresh    http.Handler // RequireLogin in front of serveRefresh
+	ids        identityCache
+	expiries   expiryCache
+	signer     *signer // nil when the assertion is off
+	assertions assertionCache
+	now        func() time.Time
+	ready      readiness
 
 	untrustedVerify sync.Once // the log's note about forward auth from an untrusted peer
 }
@@ -69,6 +72,26 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 		}
 		h.trust.Proxies = append(h.trust.Proxies, pf.Masked())
 	}
+	if s.assertion {
+		key := cfg.AssertionKey
+		if key == nil && cfg.AssertionKeyFile != "" {
+			if key, err = LoadAssertionKeyFile(cfg.AssertionKeyFile); err != nil {
+				auth.Close()
+				return nil, fmt.Errorf("proxy: Proxy:AssertionKeyFile: %w", err)
+			}
+		}
+		if key == nil {
+			if key, err = GenerateAssertionKey(); err != nil {
+				auth.Close()
+				return nil, err
+			}
+		}
+		if h.signer, err = newSigner(key); err != nil {
+			auth.Close()
+			return nil, fmt.Errorf("proxy: assertion key: %w", err)
+		}
+	}
+	h.now = time.Now
 	h.rp = h.newReverseProxy()
 	for i := range s.rules {
 		r := &s.rules[i]

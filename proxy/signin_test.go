@@ -100,7 +100,7 @@ func TestClientPrincipalDecodesAsAppService(t *testing.T) {
 	if !entratest.IsGUID(oid) || h.Get("X-Ms-Client-Principal-Name") != alice || h.Get("X-Ms-Client-Principal-Idp") != "aad" {
 		t.Errorf("ID %q, NAME %q, IDP %q", oid, h.Get("X-Ms-Client-Principal-Name"), h.Get("X-Ms-Client-Principal-Idp"))
 	}
-	for _, k := range []string{"X-Forwarded-User", "X-Ms-Token-Aad-Access-Token", "X-Ms-Token-Aad-Id-Token", "X-Entraweb-Assertion"} {
+	for _, k := range []string{"X-Forwarded-User", "X-Ms-Token-Aad-Access-Token", "X-Ms-Token-Aad-Id-Token"} {
 		if v := h.Values(k); len(v) > 0 {
 			t.Errorf("%s sent without being configured: %q", k, v)
 		}

@@ -104,6 +104,13 @@ func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
 	}
 	if u := entraweb.UserFrom(in.Context()); u != nil {
 		setAll(out.Header, h.ids.get(h.s, u).headers)
+		if h.signer != nil {
+			if a, err := h.assertion(u, base); err == nil {
+				out.Header[AssertionHeader] = a
+			} else {
+				h.log.Error("proxy: signing the identity assertion", "user_oid", u.ObjectID, "err", err)
+			}
+		}
 		if t := tokenFrom(in.Context()); t != nil {
 			out.Header["X-Ms-Token-Aad-Access-Token"] = []string{t.token}
 			if t.expiresOn != "" {

@@ -69,10 +69,14 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	cfg.Entra.Logger = logger
 	cfg.AccessLog = !*quiet
 
-	// Sessions outlive the process unless configuration says otherwise.
+	// Sessions, and the key that signs the identity assertion, outlive
+	// the process unless configuration says otherwise.
 	s := &cfg.Entra.Session
-	if cfg.Entra.Store == nil && (s.Store == "" && s.RedisURL == "" || s.Store == "bolt" && s.Path == "") {
-		dir := *stateDir
+	boltDefault := cfg.Entra.Store == nil && (s.Store == "" && s.RedisURL == "" || s.Store == "bolt" && s.Path == "")
+	keyDefault := !cfg.NoAssertion && cfg.AssertionKey == nil && cfg.AssertionKeyFile == ""
+	var dir string
+	if boltDefault || keyDefault {
+		dir = *stateDir
 		if dir == "" {
 			if dir, err = defaultStateDir(); err != nil {
 				return fail("%v; choose a directory with -state-dir", err)
@@ -81,6 +85,11 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if err := makeStateDir(dir, logger); err != nil {
 			return fail("state directory: %v", err)
 		}
+	}
+	if keyDefault {
+		cfg.AssertionKeyFile = filepath.Join(dir, assertionKeyFile)
+	}
+	if boltDefault {
 		s.Store, s.Path = "bolt", filepath.Join(dir, "sessions.db")
 		fmt.Fprintf(stdout, "entraweb proxy: state directory %s (sessions and their key: keep it, and keep it private)\n", dir)
 	} else {
@@ -89,6 +98,9 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			store = "redis"
 		}
 		fmt.Fprintf(stdout, "entraweb proxy: sessions in the %s store (Entraweb:Session:Store)\n", store)
+		if keyDefault {
+			fmt.Fprintf(stdout, "entraweb proxy: state directory %s (the assertion's signing key: keep it private)\n", dir)
+		}
 	}
 
 	h, err := proxy.New(ctx, cfg)
@@ -125,6 +137,12 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fmt.Fprintln(stdout, "entraweb proxy: stopped")
 	return 0
 }
+
+// assertionKeyFile is the name of the identity assertion's signing key
+// in the state directory. Several proxies in front of one upstream should
+// share it (Proxy:AssertionKeyFile), so each publishes the key the others
+// sign with.
+const assertionKeyFile = "assertion-key.pem"
 
 // newProxyServer is the server the proxy runs in. Each limit keeps a
 // client from holding a connection, a goroutine and an upstream

@@ -164,7 +164,7 @@ func TestProxyCommandKeepsUsersSignedInAcrossRestarts(t *testing.T) {
 	app.RedirectURIs = append(app.RedirectURIs, "http://127.0.0.1"+proxy.CallbackPath)
 	srv := entratest.NewServer(t, &entratest.Options{Config: cfg})
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]string{"path": r.URL.Path, "user": r.Header.Get("X-Ms-Client-Principal-Name")})
+		json.NewEncoder(w).Encode(map[string]string{"path": r.URL.Path, "user": r.Header.Get("X-Ms-Client-Principal-Name"), "assertion": r.Header.Get(proxy.AssertionHeader)})
 	}))
 	defer up.Close()
 	work := t.TempDir()
@@ -197,13 +197,28 @@ func TestProxyCommandKeepsUsersSignedInAcrossRestarts(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 || !strings.Contains(body, `"user":"alice@`) {
 		t.Fatalf("sign-in through the proxy: %v %v %s\n%s", err, resp, body, first.stderr.String())
 	}
+	var echo struct{ Assertion string }
+	json.Unmarshal([]byte(body), &echo)
+	keys := func(c *child) string {
+		t.Helper()
+		resp, err := http.Get(c.url + proxy.KeysPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	firstKeys := keys(first)
 	first.stop(t)
 	if !strings.Contains(first.stderr.String(), `msg="proxy: request" method=GET path=/hello status=200`) {
 		t.Errorf("no access log line for /hello:\n%s", first.stderr.String())
 	}
-	for _, f := range []string{"sessions.db", "sessions.db.key"} {
-		if _, err := os.Stat(filepath.Join(state, f)); err != nil {
+	for _, f := range []string{"sessions.db", "sessions.db.key", "assertion-key.pem"} {
+		if fi, err := os.Stat(filepath.Join(state, f)); err != nil {
 			t.Errorf("state directory: %v", err)
+		} else if f == "assertion-key.pem" && fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", f, fi.Mode().Perm())
 		}
 	}
 
@@ -220,6 +235,16 @@ func TestProxyCommandKeepsUsersSignedInAcrossRestarts(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(got), `"user":"alice@`) {
 		t.Errorf("after a restart: %d %s, want alice still signed in\n%s", resp.StatusCode, got, second.stderr.String())
+	}
+	// The signing key was kept: an upstream that cached the keys before
+	// the restart needs nothing new, and the first process's assertion
+	// verifies with the second's keys.
+	if k := keys(second); k != firstKeys || !strings.Contains(k, `"kty":"EC"`) {
+		t.Errorf("the keys changed across a restart:\n%s\n%s", firstKeys, k)
+	}
+	v := proxy.NewAssertionVerifier(second.url+proxy.KeysPath, up.URL, nil)
+	if _, err := v.VerifyToken(context.Background(), echo.Assertion); err != nil {
+		t.Errorf("the first process's assertion, with the second's keys: %v", err)
 	}
 }
 

@@ -1,0 +1,7 @@
+package proxy
+
+import "time"
+
+// SetClock replaces the clock the handler signs assertions by, before it
+// serves anything.
+func SetClock(h *Handler, now func() time.Time) { h.now = now }
