@@ -43,12 +43,14 @@ examples:
 deps: node-deps
 
 # Debian packages the tests use, installed only when a binary is missing
-# (python3-jwt: when no python3 imports PyJWT).
+# (python3-jwt: when no python3 imports PyJWT; python3-flask: when
+# /usr/bin/python3, which the Flask example's test runs, cannot import Flask).
 APT_NEEDS := node:nodejs npm:npm chromium:chromium redis-server:redis-server redis-sentinel:redis-sentinel nginx:nginx caddy:caddy
 apt-deps:
 	@missing=""; for pair in $(APT_NEEDS); do bin=$${pair%%:*}; pkg=$${pair#*:}; \
 	  command -v $$bin >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
 	{ python3 -c 'import jwt' || /usr/bin/python3 -c 'import jwt'; } >/dev/null 2>&1 || missing="$$missing python3-jwt"; \
+	/usr/bin/python3 -c 'import flask' >/dev/null 2>&1 || missing="$$missing python3-flask"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "make: missing Debian packages:$$missing (run: sudo apt-get install -y$$missing); the tests that need them will skip"; fi; \
