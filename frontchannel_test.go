@@ -19,6 +19,13 @@ var iframeSrcRE = regexp.MustCompile(`<iframe[^>]*src="([^"]+)"`)
 // app's front-channel logout URL with the session's sid. That browser's
 // session ends; the other browser (another Entra session) stays signed in.
 func TestFrontChannelLogout(t *testing.T) {
+	t.Run("sid in the ID token", func(t *testing.T) { testFrontChannelLogout(t, entratest.FaultNone) })
+	// A tenant that issues sid only as an optional claim: the callback's
+	// session_state, which carries the same value, indexes the session.
+	t.Run("sid from session_state", func(t *testing.T) { testFrontChannelLogout(t, entratest.FaultMissingSID) })
+}
+
+func testFrontChannelLogout(t *testing.T, fault entratest.TokenFault) {
 	srv := entratest.NewServer(t, nil)
 	a := newApp(t, srv, testConfig(srv))
 	frontChannel := a.url + "/auth/frontchannel-logout"
@@ -28,6 +35,7 @@ func TestFrontChannelLogout(t *testing.T) {
 	ctx := context.Background()
 	laptop, phone := srv.Browser(), srv.Browser()
 	for _, b := range []*entratest.Browser{laptop, phone} {
+		srv.FaultNextIDTokens(fault, 1)
 		if resp, _, err := b.Visit(ctx, a.url+"/", alice, entratest.DemoPassword); err != nil || resp.StatusCode != 200 {
 			t.Fatalf("sign-in: %v", err)
 		}

@@ -314,8 +314,8 @@ func Default() *Config {
 				},
 				PostLogoutRedirectURIs: []string{"http://localhost/", "http://127.0.0.1/", "https://localhost/",
 					"http://localhost/.auth/logout/done", "http://127.0.0.1/.auth/logout/done"},
-				AppRoles:               demoRoles,
-				Scopes:                 []string{"access_as_user"},
+				AppRoles: demoRoles,
+				Scopes:   []string{"access_as_user"},
 				ConsentedScopes: []string{
 					GraphResource + "/User.Read",
 					GraphResource + "/GroupMember.Read.All",

@@ -54,10 +54,11 @@ const (
 	FaultMissingTID               // no tid claim
 	FaultMissingSub               // no sub claim
 	FaultMissingIAT               // no iat claim
+	FaultMissingSID               // no sid claim (tenants that issue it only as an optional claim)
 )
 
 var faultNames = [...]string{"none", "expired", "not-yet-valid", "bad-signature", "unsigned", "hmac", "unknown-kid",
-	"wrong-audience", "wrong-issuer", "wrong-nonce", "missing-nonce", "missing-oid", "missing-tid", "missing-sub", "missing-iat"}
+	"wrong-audience", "wrong-issuer", "wrong-nonce", "missing-nonce", "missing-oid", "missing-tid", "missing-sub", "missing-iat", "missing-sid"}
 
 func (f TokenFault) String() string {
 	if f >= 0 && int(f) < len(faultNames) {

@@ -196,6 +196,8 @@ func (s *Server) spoilIDToken(c map[string]any, f TokenFault, now time.Time) (st
 		delete(c, "sub")
 	case FaultMissingIAT:
 		delete(c, "iat")
+	case FaultMissingSID:
+		delete(c, "sid")
 	case FaultUnsigned:
 		return encodeJWT(map[string]any{"typ": "JWT", "alg": "none"}, c, nil)
 	case FaultUnknownKID:
