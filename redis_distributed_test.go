@@ -1,18 +1,13 @@
 package entraweb_test
 
 import (
-	"context"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/entraweb/entraweb"
 	"github.com/entraweb/entraweb/entratest"
 	"github.com/entraweb/entraweb/internal/redistest"
 )
@@ -21,39 +16,6 @@ import (
 // on a Sentinel setup, started on loopback, through a master restart and
 // a failover. They run only with ENTRAWEB_DISTRIBUTED=1 (make
 // test-distributed, which CI runs).
-
-// newClusterOn is newCluster for any Redis URL: three instances (A, B,
-// C) on the Redis redisURL names, behind one balancer.
-func newClusterOn(t *testing.T, srv *entratest.Server, redisURL string) *cluster {
-	t.Helper()
-	c := &cluster{}
-	c.routeAll(0)
-	proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
-		in := c.inst[(*c.route.Load())(pr.In)]
-		in.hits.Add(1)
-		u, _ := url.Parse(in.url)
-		pr.SetURL(u)
-	}}
-	front := httptest.NewServer(proxy)
-	t.Cleanup(front.Close)
-	c.url = front.URL
-	for i, name := range []string{"A", "B", "C"} {
-		auth, err := entraweb.New(context.Background(), redisConfig(srv, redisURL, front.URL))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { auth.Close() })
-		mux := http.NewServeMux()
-		mux.Handle("/auth/", auth.Routes())
-		mux.Handle("/", auth.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			fmt.Fprintf(w, "hello %s from %s", entraweb.UserFrom(r.Context()).Name, name)
-		})))
-		hs := httptest.NewServer(mux)
-		t.Cleanup(hs.Close)
-		c.inst[i] = &instance{name: name, auth: auth, url: hs.URL}
-	}
-	return c
-}
 
 // user is one signed-in browser, by its session cookie.
 type user struct {

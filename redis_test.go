@@ -52,6 +52,13 @@ func redisConfig(srv *entratest.Server, redisURL, publicBase string) entraweb.Co
 
 func newCluster(t *testing.T, srv *entratest.Server, rs *redistest.Server) *cluster {
 	t.Helper()
+	return newClusterOn(t, srv, rs.URL())
+}
+
+// newClusterOn is newCluster on the Redis that redisURL names (a Cluster
+// or a Sentinel setup, say).
+func newClusterOn(t *testing.T, srv *entratest.Server, redisURL string) *cluster {
+	t.Helper()
 	c := &cluster{}
 	c.routeAll(0)
 	proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
@@ -64,7 +71,7 @@ func newCluster(t *testing.T, srv *entratest.Server, rs *redistest.Server) *clus
 	t.Cleanup(front.Close)
 	c.url = front.URL
 	for i, name := range []string{"A", "B", "C"} {
-		auth, err := entraweb.New(context.Background(), redisConfig(srv, rs.URL(), front.URL))
+		auth, err := entraweb.New(context.Background(), redisConfig(srv, redisURL, front.URL))
 		if err != nil {
 			t.Fatal(err)
 		}
