@@ -21,6 +21,9 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	if a.s.cfg.Observe != nil {
+		r = r.WithContext(context.WithValue(r.Context(), inCallback{}, true))
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		a.signInFailed(w, r, http.StatusBadRequest, "bad_callback", "The sign-in response could not be read.", "Sign in again.", "", "/", err)
@@ -131,6 +134,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if sid := values[valSID]; sid != "" {
 		a.rememberSID(ctx, sid, sidEntry{Session: sess.Key(), Tokens: u.tokens})
 	}
+	a.observe(r.Context(), Event{Kind: EventSignIn})
 	a.log.Info("entraweb: signed in", "user_oid", u.ObjectID, "tid", u.TenantID, "roles", strings.Join(u.AssignedRoles, ","))
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, base.Path+p.Return, http.StatusSeeOther)

@@ -1,6 +1,7 @@
 package entraweb
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -124,6 +125,13 @@ type Config struct {
 	HTTPClient *http.Client `json:"-"`
 	// Logger receives entraweb's structured logs; nil means slog.Default().
 	Logger *slog.Logger `json:"-"`
+	// Observe, when set, is told of sign-ins, failed sign-ins (by reason
+	// and AADSTS code), token refreshes and their latency, refusals, and
+	// every session store call with its latency: the hook for metrics and
+	// traces (Prometheus, OpenTelemetry), with no dependency in entraweb.
+	// It is called on the request's goroutine, so it must be quick and
+	// safe for concurrent use.
+	Observe func(context.Context, Event) `json:"-"`
 	// Store overrides Session.Store with a store built in code.
 	Store session.Store `json:"-"`
 

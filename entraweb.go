@@ -110,6 +110,7 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	}
 	a.tokens = tokencache.New(tokencache.Config{
 		Store: a.sessions.Store, Box: a.sessions.Box, Life: s.life, Now: s.now, Log: s.log,
+		OnRefresh: a.refreshObserver(),
 		NewClient: func(c cache.ExportReplace) (confidential.Client, error) {
 			opts := []confidential.Option{
 				confidential.WithHTTPClient(s.httpClient),
@@ -127,6 +128,7 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 			return confidential.New(s.authority, cfg.ClientID, cred, opts...)
 		},
 	})
+
 	if err := a.checkCredential(ctx, cfg); err != nil {
 		a.Close()
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -136,6 +137,19 @@ func (a *Auth) fail(w http.ResponseWriter, r *http.Request, p Problem, cause err
 		level = slog.LevelError
 	}
 	a.log.Log(r.Context(), level, "entraweb: "+p.Title, attrs...)
+	if a.s.cfg.Observe != nil {
+		e := Event{Kind: EventRefused, Reason: p.Code, Status: p.Status}
+		if r.Context().Value(inCallback{}) != nil {
+			e.Kind = EventSignInFailed
+		}
+		if p.AADSTS != nil {
+			e.Reason = "aadsts"
+			if p.AADSTS.Code != 0 {
+				e.AADSTS = strconv.Itoa(p.AADSTS.Code)
+			}
+		}
+		a.s.cfg.Observe(r.Context(), e)
+	}
 	if a.s.cfg.ErrorPage != nil && isNavigation(r) {
 		a.s.cfg.ErrorPage(w, r, &p)
 		return

@@ -82,6 +82,9 @@ func (a *Auth) openStore(ctx context.Context, cfg Config) error {
 			s.log.Warn("entraweb: the session store does not answer; requests that need it get 503 until it does", "err", err)
 		}
 	}
+	if cfg.Observe != nil {
+		store = observedStore{Store: store, observe: cfg.Observe}
+	}
 	if len(keys) == 0 {
 		return errors.New("entraweb: Entraweb:Session:Key is required with a store built in code (make one with: openssl rand -base64 32)")
 	}

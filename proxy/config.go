@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -110,6 +111,13 @@ type Config struct {
 	// query, status, bytes, duration, peer, user's object id) at Info.
 	AccessLog bool
 
+	// MetricsAddress, when set, turns on Prometheus metrics (requests by
+	// status, sign-ins and failures by reason and AADSTS code, token
+	// refreshes, refusals, the store's and the upstream's latency, the Go
+	// runtime) served by Handler.Metrics; the command listens for them on
+	// this address (host:port), apart from the proxied traffic.
+	MetricsAddress string
+
 	// NoAssertion turns off the signed identity assertion: the
 	// X-Entraweb-Assertion header to the upstream and the keys at
 	// /.auth/keys. The assertion is on by default.
@@ -153,6 +161,7 @@ type settings struct {
 	upstreamTimeout   time.Duration
 	writeIdle         time.Duration
 	accessLog         bool
+	metrics           bool
 	transport         http.RoundTripper
 	sessionLifetime   time.Duration
 	issuerBase        string // https://login.microsoftonline.com: the tenant and /v2.0 follow
@@ -178,6 +187,7 @@ func (c Config) settings() (*settings, error) {
 	}
 	s := &settings{
 		tokensInMe: c.TokensInMe, preserveHost: c.PreserveHost, accessLog: c.AccessLog, transport: c.Transport,
+		metrics:         c.MetricsAddress != "",
 		upstreamTimeout: c.UpstreamTimeout, writeIdle: c.WriteIdleTimeout,
 	}
 
@@ -189,6 +199,12 @@ func (c Config) settings() (*settings, error) {
 		add("Proxy:Upstream", "%q must be an http(s) URL such as http://127.0.0.1:8050, without credentials, query or fragment", c.Upstream)
 	default:
 		s.upstream = u
+	}
+
+	if c.MetricsAddress != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddress); err != nil || port == "" {
+			add("Proxy:MetricsAddress", "%q must be host:port, such as 127.0.0.1:9090", c.MetricsAddress)
+		}
 	}
 
 	for i, r := range c.Rules {

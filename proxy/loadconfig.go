@@ -72,6 +72,7 @@ func decodeProxy(root appsettings.Tree) (Config, error) {
 		"UpstreamTimeout":   d.Duration(&cfg.UpstreamTimeout),
 		"WriteIdleTimeout":  d.Duration(&cfg.WriteIdleTimeout),
 		"AccessLog":         d.Bool(&cfg.AccessLog),
+		"MetricsAddress":    d.Str(&cfg.MetricsAddress),
 		"NoAssertion":       d.Bool(&cfg.NoAssertion),
 		"AssertionKeyFile":  d.Str(&cfg.AssertionKeyFile),
 	})

@@ -37,6 +37,7 @@ type Handler struct {
 	assertions assertionCache
 	now        func() time.Time
 	ready      readiness
+	metrics    *metrics // nil when off
 
 	untrustedVerify sync.Once // the log's note about forward auth from an untrusted peer
 }
@@ -49,11 +50,20 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("proxy: configuration:\n%w", err)
 	}
+	var m *metrics
+	if s.metrics {
+		m = newMetrics()
+		if own := s.entra.Observe; own != nil {
+			s.entra.Observe = func(ctx context.Context, e entraweb.Event) { m.observe(ctx, e); own(ctx, e) }
+		} else {
+			s.entra.Observe = m.observe
+		}
+	}
 	auth, err := entraweb.New(ctx, s.entra)
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{s: s, auth: auth, log: s.entra.Logger}
+	h := &Handler{s: s, auth: auth, log: s.entra.Logger, metrics: m}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -114,6 +124,17 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 // Auth returns the entraweb.Auth the proxy signs users in with.
 func (h *Handler) Auth() *entraweb.Auth { return h.auth }
 
+// Metrics serves the proxy's Prometheus metrics; nil unless
+// Config.MetricsAddress is set. Serve it on its own listener, not through
+// the proxy: the proxy never answers /metrics itself (the path belongs to
+// the upstream).
+func (h *Handler) Metrics() http.Handler {
+	if h.metrics == nil {
+		return nil
+	}
+	return h.metrics.handler()
+}
+
 // Close releases the session store. Requests in flight should have ended
 // (http.Server.Shutdown) before.
 func (h *Handler) Close() error { return h.auth.Close() }
@@ -124,6 +145,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &respWriter{ResponseWriter: w, rc: *http.NewResponseController(w), idle: h.s.writeIdle}
 	if h.s.accessLog {
 		defer h.logAccess(rw, r, time.Now())
+	}
+	if h.metrics != nil {
+		defer h.countRequest(rw, r)
 	}
 	h.serve(rw, r)
 	// Every write of the handler had its deadline; what the server writes
@@ -220,13 +244,7 @@ func (h *Handler) ruleRaced(w http.ResponseWriter, r *http.Request) {
 // logAccess writes the access log line: never the query (it may carry
 // codes or tokens), cookies or headers.
 func (h *Handler) logAccess(w *respWriter, r *http.Request, start time.Time) {
-	status := w.status
-	if status == 0 {
-		status = http.StatusOK
-		if isUpgrade(r) {
-			status = http.StatusSwitchingProtocols // written by ReverseProxy on the hijacked connection
-		}
-	}
+	status := w.finalStatus(r)
 	peer, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		peer = r.RemoteAddr
@@ -243,4 +261,28 @@ func (h *Handler) logAccess(w *respWriter, r *http.Request, start time.Time) {
 		attrs = append(attrs, slog.String("user_oid", w.userOID))
 	}
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "proxy: request", attrs...)
+}
+
+// finalStatus is the status the client got.
+func (w *respWriter) finalStatus(r *http.Request) int {
+	if w.status != 0 {
+		return w.status
+	}
+	if isUpgrade(r) {
+		return http.StatusSwitchingProtocols // written by ReverseProxy on the hijacked connection
+	}
+	return http.StatusOK
+}
+
+// countRequest counts the request for the metrics, by class: the proxy's
+// own endpoints, the health checks, or the upstream.
+func (h *Handler) countRequest(w *respWriter, r *http.Request) {
+	class := "upstream"
+	switch p := r.URL.Path; {
+	case p == "/healthz" || p == "/readyz":
+		class = "health"
+	case reserved(cleanPath(p)):
+		class = "auth"
+	}
+	h.metrics.request(class, w.finalStatus(r))
 }

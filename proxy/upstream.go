@@ -63,6 +63,9 @@ func (h *Handler) newReverseProxy() *httputil.ReverseProxy {
 	if t == nil {
 		t = newTransport(h.s.upstreamTimeout)
 	}
+	if h.metrics != nil {
+		t = timedTransport{rt: t, m: h.metrics}
+	}
 	return &httputil.ReverseProxy{
 		Rewrite:    h.rewrite,
 		Transport:  t,

@@ -29,6 +29,7 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	upstream := fs.String("upstream", "", "`URL` of the app to protect, such as http://127.0.0.1:8050 (or Proxy:Upstream)")
 	listen := fs.String("listen", "127.0.0.1:4180", "`address` to serve on (plain http; put TLS in front)")
 	stateDir := fs.String("state-dir", "", "`directory` for the session store and its key (default: the user's cache directory + /entraweb/proxy)")
+	metricsAddr := fs.String("metrics-listen", "", "`address` to serve Prometheus metrics on at /metrics, such as 127.0.0.1:9090 (or Proxy:MetricsAddress); off when empty")
 	quiet := fs.Bool("quiet", false, "no access log, only warnings and errors")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: entraweb proxy -upstream URL [flags]\n\n"+
@@ -65,6 +66,9 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "entraweb proxy: -upstream is required (or Proxy:Upstream in appsettings.json)")
 		fs.Usage()
 		return 2
+	}
+	if *metricsAddr != "" {
+		cfg.MetricsAddress = *metricsAddr
 	}
 	cfg.Entra.Logger = logger
 	cfg.AccessLog = !*quiet
@@ -116,6 +120,22 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 
+	if m := h.Metrics(); m != nil {
+		mln, err := net.Listen("tcp", cfg.MetricsAddress)
+		if err != nil {
+			srv.Close()
+			return fail("metrics: %v (choose another address with -metrics-listen)", err)
+		}
+		msrv := newMetricsServer(m, logger)
+		go func() {
+			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("entraweb proxy: the metrics listener stopped", "err", err)
+			}
+		}()
+		defer msrv.Close()
+		fmt.Fprintf(stdout, "entraweb proxy: metrics on http://%s/metrics\n", displayAddr(mln.Addr().(*net.TCPAddr)))
+	}
+
 	base := strings.TrimSuffix(cfg.Entra.PublicBaseURL, "/")
 	if base == "" {
 		base = "http://" + displayAddr(ln.Addr().(*net.TCPAddr))
@@ -165,6 +185,22 @@ func newProxyServer(h http.Handler, logger *slog.Logger) *http.Server {
 		IdleTimeout:    2 * time.Minute,
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// newMetricsServer serves the metrics at /metrics and nothing else, with
+// the limits of any server.
+func newMetricsServer(m http.Handler, logger *slog.Logger) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m)
+	return &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 }
 

@@ -50,6 +50,9 @@ type Config struct {
 	// NewClient makes an MSAL confidential client; a nil cache leaves
 	// MSAL its own in-memory cache (for the app's own tokens).
 	NewClient func(cache.ExportReplace) (confidential.Client, error)
+	// OnRefresh, when set, is told of each refresh of a user's token with
+	// the refresh token: how long the call took and its failure.
+	OnRefresh func(ctx context.Context, took time.Duration, err error)
 }
 
 // Partition names one signed-in session's tokens: where they are stored
@@ -72,6 +75,8 @@ type Cache struct {
 	app     confidential.Client
 	appErr  error
 	newApp  func(cache.ExportReplace) (confidential.Client, error)
+
+	onRefresh func(context.Context, time.Duration, error)
 }
 
 // New makes a Cache.
@@ -82,6 +87,8 @@ func New(c Config) *Cache {
 		log:    c.Log,
 		now:    c.Now,
 		newApp: c.NewClient,
+
+		onRefresh: c.OnRefresh,
 	}
 }
 
@@ -132,7 +139,11 @@ func (c *Cache) Token(ctx context.Context, p Partition, scopes []string) (string
 	if err != nil || acct.HomeAccountID == "" {
 		return "", ErrNoRefreshToken
 	}
+	start := time.Now()
 	res, err := cl.app.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(acct))
+	if c.onRefresh != nil {
+		c.onRefresh(ctx, time.Since(start), err)
+	}
 	if err != nil {
 		return "", Failure(err)
 	}

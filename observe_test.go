@@ -1,0 +1,146 @@
+package entraweb_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/entraweb/entraweb"
+	"github.com/entraweb/entraweb/entratest"
+)
+
+// recorder keeps the events an app was told of.
+type recorder struct {
+	mu     sync.Mutex
+	events []entraweb.Event
+}
+
+func (r *recorder) observe(_ context.Context, e entraweb.Event) {
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	r.mu.Unlock()
+}
+
+// take returns the events since the last take.
+func (r *recorder) take() []entraweb.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ev := r.events
+	r.events = nil
+	return ev
+}
+
+func only(ev []entraweb.Event, kind entraweb.EventKind) []entraweb.Event {
+	var out []entraweb.Event
+	for _, e := range ev {
+		if e.Kind == kind {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// The observer hears of every sign-in, failed sign-in, refusal, refresh
+// and store call, with the reasons and codes a dashboard needs.
+func TestObserverIsToldWhatHappens(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	rec := &recorder{}
+	cfg := graphConfig(srv)
+	cfg.Observe = rec.observe
+	a, _ := graphApp(t, srv, cfg)
+	mux := http.NewServeMux() // graphApp's mux has no role pages: add one
+	mux.Handle("/auth/", a.auth.Routes())
+	mux.Handle("/admin", a.auth.RequireRole("DemoApp.Admin", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	ctx := context.Background()
+	carol := "carol@" + entratest.DemoTenantDomain
+
+	// A sign-in: one EventSignIn, and the store was used (and timed).
+	b := srv.Browser()
+	if resp, body, err := b.Visit(ctx, a.url+"/profile", carol, entratest.DemoPassword); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("sign-in: %v %v %.200s", err, resp, body)
+	}
+	ev := rec.take()
+	if n := len(only(ev, entraweb.EventSignIn)); n != 1 {
+		t.Errorf("sign-in events = %d, want 1 (all: %v)", n, kinds(ev))
+	}
+	ops := map[string]bool{}
+	for _, e := range only(ev, entraweb.EventStore) {
+		if e.Duration <= 0 || e.Err != nil {
+			t.Errorf("store event %+v: want a duration and no error", e)
+		}
+		ops[e.Op] = true
+	}
+	if !ops["find"] || !ops["commit"] {
+		t.Errorf("store ops seen %v, want find and commit", ops)
+	}
+
+	// A token for another resource: one refresh, timed, no error.
+	if _, err := a.auth.AccessToken(requestAs(t, b, a.url), "api://"+entratest.DemoClientID+"/access_as_user"); err != nil {
+		t.Fatal(err)
+	}
+	refreshes := only(rec.take(), entraweb.EventTokenRefresh)
+	if len(refreshes) != 1 || refreshes[0].Duration <= 0 || refreshes[0].Err != nil {
+		t.Errorf("refresh events %+v, want one with a duration and no error", refreshes)
+	}
+	// The same again comes from the cache: no refresh event.
+	if _, err := a.auth.AccessToken(requestAs(t, b, a.url), "api://"+entratest.DemoClientID+"/access_as_user"); err != nil {
+		t.Fatal(err)
+	}
+	if r := only(rec.take(), entraweb.EventTokenRefresh); len(r) != 0 {
+		t.Errorf("a cached token made refresh events %+v", r)
+	}
+
+	// A refresh the provider refuses: the reason and the AADSTS code.
+	srv.RevokeUser(carol)
+	if _, err := a.auth.AccessToken(requestAs(t, b, a.url), "Mail.Read"); err == nil {
+		t.Fatal("token after revocation")
+	}
+	refreshes = only(rec.take(), entraweb.EventTokenRefresh)
+	if len(refreshes) != 1 || refreshes[0].Err == nil || refreshes[0].Reason != "aadsts" || refreshes[0].AADSTS == "" {
+		t.Errorf("refused refresh events %+v, want one with reason aadsts and a code", refreshes)
+	}
+
+	// A refusal: carol is no Admin.
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
+	resp, err := b.AppClient().Get(hs.URL + "/admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	refused := only(rec.take(), entraweb.EventRefused)
+	if resp.StatusCode != http.StatusForbidden || len(refused) != 1 || refused[0].Reason != "forbidden" || refused[0].Status != 403 {
+		t.Errorf("refusal: %d, events %+v", resp.StatusCode, refused)
+	}
+
+	// Failed sign-ins: by reason, with Entra ID's code.
+	srv.FailNextSignIn(50105)
+	b2 := srv.Browser()
+	if resp, _, err := b2.Visit(ctx, a.url+"/profile", alice, entratest.DemoPassword); err != nil || resp.StatusCode == 200 {
+		t.Fatalf("sign-in with AADSTS50105: %v %v", err, resp)
+	}
+	failed := only(rec.take(), entraweb.EventSignInFailed)
+	if len(failed) != 1 || failed[0].Reason != "aadsts" || failed[0].AADSTS != "50105" {
+		t.Errorf("failed sign-in events %+v, want reason aadsts, code 50105", failed)
+	}
+	resp, err = b2.AppClient().Get(a.url + "/auth/callback?state=nothing&code=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	failed = only(rec.take(), entraweb.EventSignInFailed)
+	if len(failed) != 1 || failed[0].Reason != "unknown_state" || failed[0].Status != 400 {
+		t.Errorf("callback without a pending sign-in: events %+v, want reason unknown_state", failed)
+	}
+}
+
+func kinds(ev []entraweb.Event) string {
+	var s []string
+	for _, e := range ev {
+		s = append(s, e.Kind.String())
+	}
+	return strings.Join(s, ",")
+}
