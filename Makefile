@@ -73,6 +73,12 @@ bench:
 bench-wrk:
 	GO=$(GO) sh bench/run.sh
 
+# Load test of the proxies (upstream, bare ReverseProxy, entraweb proxy,
+# oauth2-proxy built once in a throwaway module) with wrk.
+.PHONY: bench-proxy
+bench-proxy:
+	GO=$(GO) sh bench/proxy.sh
+
 # Short fuzzing runs of every fuzz target (FUZZTIME=1m for longer).
 FUZZTIME ?= 20s
 fuzz:

@@ -222,7 +222,8 @@ func TestProxyCommandKeepsUsersSignedInAcrossRestarts(t *testing.T) {
 		}
 	}
 
-	second := startProxy(t, work, env, args...)
+	// The second run also serves metrics, on a listener of its own.
+	second := startProxy(t, work, env, append(args, "-metrics-listen", "127.0.0.1:0")...)
 	defer second.stop(t)
 	c := &http.Client{Jar: b.AppClient().Jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	req, _ := http.NewRequest("GET", second.url+"/hello", nil)
@@ -235,6 +236,19 @@ func TestProxyCommandKeepsUsersSignedInAcrossRestarts(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(got), `"user":"alice@`) {
 		t.Errorf("after a restart: %d %s, want alice still signed in\n%s", resp.StatusCode, got, second.stderr.String())
+	}
+	_, rest, ok := strings.Cut(second.banner, "entraweb proxy: metrics on ")
+	metricsURL, _, _ := strings.Cut(rest, "\n")
+	if !ok || !strings.HasSuffix(metricsURL, "/metrics") || strings.HasPrefix(metricsURL, second.url) {
+		t.Errorf("the banner does not name a metrics URL apart from the proxy's (%s):\n%s", second.url, second.banner)
+	} else if resp, err := http.Get(metricsURL); err != nil {
+		t.Error(err)
+	} else {
+		m, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(m), `entraweb_proxy_requests_total{class="upstream",code="200"} 1`) {
+			t.Errorf("metrics after one request:\n%s", m)
+		}
 	}
 	// The signing key was kept: an upstream that cached the keys before
 	// the restart needs nothing new, and the first process's assertion
