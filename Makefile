@@ -1,7 +1,7 @@
 # make test: what CI runs, and what every contributor runs before a commit.
 # It installs what the tests need when it is missing (Debian packages when
 # run as root, npm packages into .cache/, which git ignores), then runs
-# go vet and the race-enabled test suite.
+# go vet and staticcheck on both modules and the race-enabled test suite.
 
 GO ?= go
 NODE_DIR := $(CURDIR)/.cache/node
@@ -9,7 +9,7 @@ NODE_SPEC := entratest/testdata/msalnode
 
 .PHONY: test test-distributed deps node-deps vet lint examples bench fuzz emulator screenshots
 
-test: deps vet examples
+test: deps lint examples
 	ENTRATEST_NODE_MODULES=$(NODE_DIR)/node_modules $(GO) test -race -count=1 -timeout 12m ./...
 
 # Redis Cluster (three masters, one restarted) and Sentinel (a master
