@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entraweb/entraweb/internal/testenv"
+
 	"github.com/entraweb/entraweb/proxy"
 )
 
@@ -220,18 +222,7 @@ func docSnippet(t *testing.T, lang string, e *env, repl map[string]string) strin
 // where it fails.
 func needFrontServer(t *testing.T, bin, pkg string) string {
 	t.Helper()
-	path, err := exec.LookPath(bin)
-	if err != nil {
-		// Debian puts nginx in /usr/sbin, which a user's PATH may lack.
-		path, err = exec.LookPath(filepath.Join("/usr/sbin", bin))
-	}
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed, and CI is set: the forward-auth tests must run in CI (apt-get install -y %s)", bin, pkg)
-		}
-		t.Skipf("SKIPPING: %s is not installed, so the %s forward-auth test does not run here. Install it (sudo apt-get install -y %s); CI runs it.", bin, bin, pkg)
-	}
-	return path
+	return testenv.LookPath(t, "apt-get install -y "+pkg, bin)
 }
 
 func freeLoopbackPort(t *testing.T) int {

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entraweb/entraweb/internal/testenv"
+
 	"github.com/chromedp/chromedp"
 )
 
@@ -327,17 +329,7 @@ func (p *process) waitLine(t *testing.T, what string, match func(string) bool) s
 // under CI it fails.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("Chromium is required for the README walkthrough under CI and was found neither as chromium nor as chromium-browser (Debian: apt-get install chromium)")
-	}
-	t.Skip("SKIPPING THE README WALKTHROUGH: Chromium was found neither as chromium nor as chromium-browser. " +
-		"Install it (Debian: apt-get install chromium; `make test` does it as root) to run it; under CI=true it fails instead.")
-	return ""
+	return testenv.LookPath(t, "Debian: apt-get install -y chromium", "chromium", "chromium-browser")
 }
 
 // readmeBrowser is a tab of a headless Chromium with a fresh profile and

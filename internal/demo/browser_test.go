@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/entraweb/entraweb/internal/testenv"
 
 	"github.com/chromedp/chromedp"
 
@@ -27,17 +28,7 @@ const failureDir = "testdata/failures"
 
 func chromiumPath(t testing.TB) string {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("Chromium is required for the browser tests under CI and was found neither as chromium nor as chromium-browser (Debian: apt-get install chromium)")
-	}
-	t.Skip("SKIPPING THE BROWSER TESTS: Chromium was found neither as chromium nor as chromium-browser. " +
-		"Install it (Debian: apt-get install chromium; `make test` does it as root) to run them; under CI=true they fail instead.")
-	return ""
+	return testenv.LookPath(t, "Debian: apt-get install -y chromium", "chromium", "chromium-browser")
 }
 
 // newBrowser starts a headless Chromium with a fresh profile that closes

@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/entraweb/entraweb/internal/testenv"
 )
 
 // Server is a redis-server child process.
@@ -73,14 +75,7 @@ func Start(t testing.TB, o Options) *Server {
 // where it fails.
 func need(t testing.TB, bin, pkg string) string {
 	t.Helper()
-	path, err := exec.LookPath(bin)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed, and CI is set: the Redis tests must run in CI (apt-get install -y %s)", bin, pkg)
-		}
-		t.Skipf("SKIPPING: %s is not installed, so this Redis test does not run here. Install it (sudo apt-get install -y %s); CI runs it.", bin, pkg)
-	}
-	return path
+	return testenv.LookPath(t, "apt-get install -y "+pkg, bin)
 }
 
 // launch starts s for the first time on free loopback ports and stops it
