@@ -20,9 +20,15 @@ import (
 // the output.
 func runChild(t *testing.T, env []string, args ...string) (int, string, string) {
 	t.Helper()
+	return runChildIn(t, t.TempDir(), env, args...)
+}
+
+// runChildIn is runChild in the working directory dir.
+func runChildIn(t *testing.T, dir string, env []string, args ...string) (int, string, string) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestProxyHelperProcess$", "--"}, args...)...)
 	cmd.Env = append(env, "ENTRAWEB_TEST_PROXY_CHILD=1")
-	cmd.Dir = t.TempDir()
+	cmd.Dir = dir
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	done := make(chan error, 1)

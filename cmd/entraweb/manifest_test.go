@@ -85,3 +85,15 @@ func TestManifestUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestManifestAzClientID: -client-id fills in the app of the az command.
+func TestManifestAzClientID(t *testing.T) {
+	var out, errOut bytes.Buffer
+	id := "9d3b8e2a-4c1f-4a6e-b7d5-2e8f1a0c6b3d"
+	if code := run(context.Background(), []string{"manifest", "-app", "DemoApp", "-client-id", id, "-format", "az"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "az ad app update --id '"+id+"' \\\n") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
