@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -70,6 +71,9 @@ func Check(ctx context.Context, cfg Config, opts *CheckOptions) Report {
 	}
 	s.now = time.Now
 	s.log = cfg.Logger
+	if s.log == nil {
+		s.log = slog.Default()
+	}
 	roles := cfg.Roles
 	if cfg.MinimumRole != "" && !strContains(roles, cfg.MinimumRole) {
 		roles = append(roles[:len(roles):len(roles)], cfg.MinimumRole)

@@ -206,6 +206,24 @@ func TestCheckCertificateExpiry(t *testing.T) {
 	}
 }
 
+// TestCheckCertificateNotRegistered: a valid certificate the app does not
+// know is refused, in plain words.
+func TestCheckCertificateNotRegistered(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	pemFile, _, _ := makeCert(t, time.Now().Add(-time.Hour), time.Now().Add(90*24*time.Hour))
+	cfg := doctorConfig(srv)
+	cfg.ClientSecret = ""
+	cfg.ClientCertificate = entraweb.CertificateSource{Path: pemFile}
+	rep := entraweb.Check(context.Background(), cfg, nil)
+	c := result(t, rep, "credential")
+	if c.Status != entraweb.CheckFail || !strings.Contains(c.Message, "its certificate is not registered. (AADSTS700027)") || !strings.Contains(c.Fix, "Upload the certificate") {
+		t.Errorf("credential: %s %q %q", c.Status, c.Message, c.Fix)
+	}
+	if c := result(t, rep, "certificate"); c.Status != entraweb.CheckOK {
+		t.Errorf("certificate: %s %s", c.Status, c.Message)
+	}
+}
+
 func TestCheckRedis(t *testing.T) {
 	srv := entratest.NewServer(t, nil)
 	rs := redistest.Start(t, redistest.Options{Password: "redis-pass-word"})
@@ -226,4 +244,36 @@ func TestCheckRedis(t *testing.T) {
 		t.Errorf("redis down: %s %s", c.Status, c.Message)
 	}
 	noSecrets(t, rep, "redis-pass-word")
+}
+
+// ExampleCheck runs the doctor's checks from code, here against the
+// emulator's DemoApp; an app would pass the Config it gives New.
+func ExampleCheck() {
+	srv, err := entratest.Start(entratest.Options{})
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	cfg := entraweb.Config{
+		Instance: srv.URL + "/", TenantID: entratest.DemoTenantID,
+		ClientID: entratest.DemoClientID, ClientSecret: entratest.DemoClientSecret,
+		HTTPClient: srv.Client(), GraphURL: srv.GraphURL(),
+		PublicBaseURL: "http://localhost:8080", MinimumRole: "DemoApp.Read",
+	}
+	rep := entraweb.Check(context.Background(), cfg, nil)
+	for _, c := range rep.Checks {
+		fmt.Println(c.Status, c.Name)
+	}
+	fmt.Println("passed:", rep.OK())
+	// Output:
+	// ok configuration
+	// ok authority
+	// ok clock
+	// ok credential
+	// ok redirect URI
+	// ok session key
+	// ok session store
+	// ok registered redirect URIs
+	// ok app roles
+	// passed: true
 }
