@@ -44,8 +44,9 @@ func (d *dateCatcher) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // checkDiscovery reads the discovery document as New does, checks that
 // its issuer is the configured tenant's, and compares the provider's
-// clock (its Date header) with this machine's.
-func checkDiscovery(ctx context.Context, in Input) (disc, clock Result, reached bool) {
+// clock (its Date header) with this machine's. discovered is false when New
+// would stop here.
+func checkDiscovery(ctx context.Context, in Input) (disc, clock Result, discovered bool) {
 	disc = Result{Name: "authority"}
 	clock = Result{Name: "clock", Status: Skip, Message: "not compared: the provider did not answer"}
 	rt := in.HTTPClient.Transport
@@ -76,7 +77,7 @@ func checkDiscovery(ctx context.Context, in Input) (disc, clock Result, reached 
 			disc.Message = err.Error()
 			disc.Fix = "check AzureAd:Instance and AzureAd:TenantId"
 		}
-		return disc, clock, !recv.IsZero()
+		return disc, clock, false
 	}
 	// The issuer is https://<authority host>/<tenant id>/v2.0: the GUID
 	// even when the tenant is configured by domain, the {tenantid}
@@ -99,7 +100,7 @@ func checkDiscovery(ctx context.Context, in Input) (disc, clock Result, reached 
 		disc.Status = Fail
 		disc.Message = fmt.Sprintf("the issuer %q of %s does not fit the tenant %q on %s", md.Issuer, in.Authority, in.Tenant, in.AuthorityHost)
 		disc.Fix = "check AzureAd:TenantId and AzureAd:Instance: tokens from this issuer would be refused"
-		return disc, clock, true
+		return disc, clock, false
 	}
 	disc.Status = OK
 	disc.Message = fmt.Sprintf("%s answers discovery; issuer %s", in.Authority, md.Issuer)
@@ -140,7 +141,7 @@ func checkClock(date string, sent, recv time.Time) Result {
 
 // checkCredential makes the client-credentials request New makes at
 // start-up, and keeps the token for the Graph comparison.
-func checkCredential(ctx context.Context, in Input, reached bool) (Result, string) {
+func checkCredential(ctx context.Context, in Input, discovered bool) (Result, string) {
 	r := Result{Name: "credential", Status: Skip}
 	switch {
 	case in.MultiTenant:
@@ -149,8 +150,8 @@ func checkCredential(ctx context.Context, in Input, reached bool) (Result, strin
 	case in.Quick:
 		r.Message = "not checked (quick)"
 		return r, ""
-	case !reached:
-		r.Message = "not checked: the authority does not answer"
+	case !discovered:
+		r.Message = "not checked: discovery failed (see authority)"
 		return r, ""
 	}
 	tok, err := in.AppToken(ctx)

@@ -116,9 +116,9 @@ func Run(ctx context.Context, in Input) Report {
 	r := &Report{}
 	add := func(res ...Result) { r.Checks = append(r.Checks, res...) }
 	add(Result{Name: "configuration", Status: OK, Message: "valid"})
-	disc, clock, reached := checkDiscovery(ctx, in)
+	disc, clock, discovered := checkDiscovery(ctx, in)
 	add(disc, clock)
-	cred, token := checkCredential(ctx, in, reached)
+	cred, token := checkCredential(ctx, in, discovered)
 	add(cred)
 	if c, ok := checkCertificate(in); ok {
 		add(c)

@@ -3,8 +3,10 @@ package doctor
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -126,5 +128,39 @@ func TestRunStopsAtAnInvalidConfiguration(t *testing.T) {
 	rep := Run(context.Background(), Input{ConfigErr: &url.Error{Op: "x", URL: "y", Err: net.ErrClosed}})
 	if rep.OK() || len(rep.Checks) != 1 || rep.Checks[0].Name != "configuration" || rep.Checks[0].Fix == "" {
 		t.Errorf("report: %+v", rep)
+	}
+}
+
+// TestIssuerFitsTenant serves discovery documents whose issuer names
+// another tenant, or a GUID for a tenant configured by domain.
+func TestIssuerFitsTenant(t *testing.T) {
+	const tid, other = "3c0f2e8d-9b6a-4f1e-8d2c-7a5b4e3f2a10", "8e1d7c6b-5a49-4f38-b2e1-0d9c8b7a6f54"
+	var issuerTenant string
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		base := "https://" + r.Host
+		fmt.Fprintf(w, `{"issuer": %q, "authorization_endpoint": %q, "token_endpoint": %q, "jwks_uri": %q}`,
+			base+"/"+issuerTenant+"/v2.0", base+"/a", base+"/t", base+"/k")
+	}))
+	defer ts.Close()
+	tests := []struct {
+		tenant, issuerTenant string
+		multi                bool
+		status               Status
+		want                 string
+	}{
+		{tid, tid, false, OK, "answers discovery"},
+		{tid, other, false, Fail, "does not fit the tenant"},
+		{"contoso.onmicrosoft.com", tid, false, OK, "(contoso.onmicrosoft.com is the tenant " + tid + ")"},
+		{"contoso.onmicrosoft.com", "contoso.onmicrosoft.com", false, Fail, "does not fit"},
+		{"organizations", "{tenantid}", true, OK, "answers discovery"},
+	}
+	for _, tt := range tests {
+		issuerTenant = tt.issuerTenant
+		in := Input{Authority: ts.URL + "/" + tt.tenant, AuthorityHost: ts.URL, Tenant: tt.tenant, MultiTenant: tt.multi,
+			HTTPClient: ts.Client(), Now: time.Now, Explain: func(err error) (string, string) { return err.Error(), "" }}
+		disc, _, ok := checkDiscovery(context.Background(), in)
+		if disc.Status != tt.status || !strings.Contains(disc.Message, tt.want) || ok != (tt.status == OK) {
+			t.Errorf("%s with issuer tenant %s: %s %q (ok %v), want %s %q", tt.tenant, tt.issuerTenant, disc.Status, disc.Message, ok, tt.status, tt.want)
+		}
 	}
 }
