@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -149,5 +150,25 @@ func TestDoctorJSON(t *testing.T) {
 	}
 	if strings.Contains(out, "wrong-secret-value") {
 		t.Error("the JSON holds the secret")
+	}
+}
+
+func TestDoctorUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"doctor", "-h"}, 0, "-dir"},
+		{[]string{"doctor", "extra"}, 2, `unexpected argument "extra"`},
+		{[]string{"doctor", "-bogus"}, 2, "flag provided but not defined"},
+		{[]string{"-h"}, 0, "doctor"},
+		{[]string{"-h"}, 0, "manifest"},
+	}
+	for _, tt := range tests {
+		var out bytes.Buffer
+		if code := run(context.Background(), tt.args, &out, &out); code != tt.code || !strings.Contains(out.String(), tt.want) {
+			t.Errorf("%v: exit %d (want %d), output lacks %q:\n%s", tt.args, code, tt.code, tt.want, out.String())
+		}
 	}
 }
