@@ -67,7 +67,10 @@ func Check(ctx context.Context, cfg Config, opts *CheckOptions) Report {
 	}
 	s.httpClient = cfg.HTTPClient
 	if s.httpClient == nil {
+		// A client of its own per call, whose connections must not
+		// outlive it when a readiness probe calls Check again and again.
 		s.httpClient = defaultHTTPClient()
+		defer s.httpClient.CloseIdleConnections()
 	}
 	s.now = time.Now
 	s.log = cfg.Logger
