@@ -58,16 +58,7 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	}
 	s.httpClient = cfg.HTTPClient
 	if s.httpClient == nil {
-		s.httpClient = &http.Client{
-			Timeout: 30 * time.Second,
-			Transport: &http.Transport{
-				Proxy:               http.ProxyFromEnvironment,
-				DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
-				TLSHandshakeTimeout: 10 * time.Second,
-				MaxIdleConnsPerHost: 16,
-				ForceAttemptHTTP2:   true,
-			},
-		}
+		s.httpClient = defaultHTTPClient()
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -111,22 +102,7 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	a.tokens = tokencache.New(tokencache.Config{
 		Store: a.sessions.Store, Box: a.sessions.Box, Life: s.life, Now: s.now, Log: s.log,
 		OnRefresh: a.refreshObserver(),
-		NewClient: func(c cache.ExportReplace) (confidential.Client, error) {
-			opts := []confidential.Option{
-				confidential.WithHTTPClient(s.httpClient),
-				confidential.WithInstanceDiscovery(tokencache.IsMicrosoftHost(s.authorityHost)),
-			}
-			if c != nil {
-				opts = append(opts, confidential.WithCache(c))
-			}
-			if x5c {
-				opts = append(opts, confidential.WithX5C())
-			}
-			if len(cfg.ClientCapabilities) > 0 {
-				opts = append(opts, confidential.WithClientCapabilities(cfg.ClientCapabilities))
-			}
-			return confidential.New(s.authority, cfg.ClientID, cred, opts...)
-		},
+		NewClient: s.msalClients(cred, x5c),
 	})
 
 	if err := a.checkCredential(ctx, cfg); err != nil {
@@ -145,6 +121,43 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 		s.log.Warn("entraweb: could not fetch the signing keys yet; will retry at the first sign-in", "url", md.JWKSURI, "err", err)
 	}
 	return a, nil
+}
+
+// defaultHTTPClient talks to the identity provider when Config.HTTPClient
+// is nil: sane timeouts, the system roots, the environment's proxy.
+func defaultHTTPClient() *http.Client {
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
+			TLSHandshakeTimeout: 10 * time.Second,
+			MaxIdleConnsPerHost: 16,
+			ForceAttemptHTTP2:   true,
+		},
+	}
+}
+
+// msalClients makes the MSAL confidential clients of the app (New's token
+// cache, and Check's credential check) with the credential cred.
+func (s *settings) msalClients(cred confidential.Credential, x5c bool) func(cache.ExportReplace) (confidential.Client, error) {
+	cfg := s.cfg
+	return func(c cache.ExportReplace) (confidential.Client, error) {
+		opts := []confidential.Option{
+			confidential.WithHTTPClient(s.httpClient),
+			confidential.WithInstanceDiscovery(tokencache.IsMicrosoftHost(s.authorityHost)),
+		}
+		if c != nil {
+			opts = append(opts, confidential.WithCache(c))
+		}
+		if x5c {
+			opts = append(opts, confidential.WithX5C())
+		}
+		if len(cfg.ClientCapabilities) > 0 {
+			opts = append(opts, confidential.WithClientCapabilities(cfg.ClientCapabilities))
+		}
+		return confidential.New(s.authority, cfg.ClientID, cred, opts...)
+	}
 }
 
 // checkCredential asks for an app token for Microsoft Graph's ".default"

@@ -190,6 +190,9 @@ type AppRole struct {
 	DisplayName        string   `json:"displayName,omitempty"`
 	Description        string   `json:"description,omitempty"`
 	AllowedMemberTypes []string `json:"allowedMemberTypes,omitempty"` // "User", "Application"; default User
+	// Disabled marks a role switched off (isEnabled false in the
+	// manifest): Graph shows it so.
+	Disabled bool `json:"disabled,omitempty"`
 }
 
 // User is a test user of a tenant.
@@ -321,7 +324,9 @@ func Default() *Config {
 					GraphResource + "/GroupMember.Read.All",
 					"api://" + DemoClientID + "/access_as_user",
 				},
-				ApplicationPermissions: []string{GraphResource + "/User.Read.All"},
+				// Application.Read.All lets entraweb doctor compare the
+				// registration with the app's configuration.
+				ApplicationPermissions: []string{GraphResource + "/User.Read.All", GraphResource + "/Application.Read.All"},
 				GroupsClaim:            true,
 			}},
 			Users: []User{

@@ -88,7 +88,10 @@
 // discovery), /oidc/userinfo, and a minimal Microsoft Graph (GraphURL):
 // GET /v1.0/me, GET /v1.0/me/transitiveMemberOf, GET /v1.0/me/memberOf,
 // POST /v1.0/me/getMemberObjects and /v1.0/users/{id}/getMemberObjects,
-// and the managed identity endpoint GET /msi/token (ManagedIdentityURL:
+// GET /v1.0/applications(appId='{id}') and /v1.0/applications?$filter=appId
+// eq '{id}' (the caller's tenant's registrations: web.redirectUris,
+// appRoles; the caller needs Application.Read.All, which DemoApp is
+// granted), and the managed identity endpoint GET /msi/token (ManagedIdentityURL:
 // App Service's protocol, api-version 2019-08-01, resource, optional
 // client_id, object_id, principal_id or mi_res_id, header
 // X-IDENTITY-HEADER; it answers access_token, expires_on as a string of
@@ -149,6 +152,7 @@
 // the signing key; SetLatency, FailNext and SetOutage make endpoints slow,
 // failing or unreachable; FailNextSignIn ends the next sign-in with an
 // AADSTS error; RequireAuthContext makes Graph send claims challenges;
+// SetClockSkew moves the emulator's clock (tokens and the Date header);
 // Calls counts requests per Endpoint.
 //
 // # AADSTS codes

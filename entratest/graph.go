@@ -13,6 +13,7 @@ type graphCaller struct {
 	scp   map[string]bool
 	roles map[string]bool
 	appID string
+	tid   string
 }
 
 func (c *graphCaller) anyOf(perms ...string) bool {
@@ -48,7 +49,7 @@ func (s *Server) graphAuth(w http.ResponseWriter, r *http.Request) *graphCaller 
 		s.graphError(w, r, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure: the token is expired, not for Microsoft Graph, or not signed by this emulator.")
 		return nil
 	}
-	c := &graphCaller{scp: map[string]bool{}, roles: map[string]bool{}, appID: p.str(p.claims, "appid")}
+	c := &graphCaller{scp: map[string]bool{}, roles: map[string]bool{}, appID: p.str(p.claims, "appid"), tid: p.str(p.claims, "tid")}
 	for _, v := range strings.Fields(p.str(p.claims, "scp")) {
 		c.scp[strings.ToLower(v)] = true
 	}

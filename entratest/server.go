@@ -108,6 +108,7 @@ type Server struct {
 	faults        faultState
 
 	calls    [numEndpoints]atomic.Int64
+	skew     atomic.Int64 // SetClockSkew, in nanoseconds
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
@@ -164,6 +165,8 @@ func Start(opts Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	base := s.now
+	s.now = func() time.Time { return base().Add(time.Duration(s.skew.Load())) }
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -348,10 +351,12 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /v1.0/me/memberOf", h(EndpointGraph, s.handleGraphMemberOf))
 	mux.Handle("POST /v1.0/me/getMemberObjects", h(EndpointGraph, s.handleGetMemberObjects))
 	mux.Handle("POST /v1.0/users/{id}/getMemberObjects", h(EndpointGraph, s.handleGetMemberObjects))
+	mux.Handle("GET /v1.0/applications", h(EndpointGraph, s.handleGraphApplications))
+	mux.Handle("GET /v1.0/{key}", h(EndpointGraph, s.handleGraphApplication))
 	mux.Handle("GET /msi/token", h(EndpointManagedIdentity, s.handleManagedIdentity))
 	mux.HandleFunc("GET /error", s.handleErrorLookup)
 	mux.HandleFunc("GET /{$}", s.handleHome)
-	return securityHeaders(mux)
+	return s.dated(securityHeaders(mux))
 }
 
 func securityHeaders(h http.Handler) http.Handler {

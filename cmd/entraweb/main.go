@@ -5,6 +5,8 @@
 //	entraweb demo [-listen 127.0.0.1:8080]
 //	entraweb emulator [-listen 127.0.0.1:8443] [-browser-listen 127.0.0.1:8444] [-config FILE] [-allow-remote] [-v]
 //	entraweb proxy -upstream http://127.0.0.1:8050 [-listen 127.0.0.1:4180] [-state-dir DIR] [-quiet]
+//	entraweb doctor [-dir DIR] [-quick] [-json]
+//	entraweb manifest -app NAME [-roles Read,Write,Admin] [-redirect URL] [-format json|az|bicep]
 //	entraweb version
 package main
 
@@ -26,6 +28,8 @@ var commands = []command{
 	{"emulator", "serve the local Entra ID emulator (no Azure account needed)", runEmulator},
 	{"demo", "run the demo app, with the emulator built in unless a tenant is configured", runDemo},
 	{"proxy", "put Entra ID sign-in with app roles in front of any web app", runProxy},
+	{"doctor", "check the configuration against Entra ID, the store and the clock", runDoctor},
+	{"manifest", "print the app registration's roles (stable ids), redirect URIs and permissions", runManifest},
 	{"version", "print the versions of entraweb, MSAL Go and Go", runVersion},
 }
 
