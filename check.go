@@ -171,3 +171,14 @@ func strContains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Check runs Check on the configuration a was built from, with its open
+// session store (pinged, never opened a second time: a bolt file is
+// locked by its owner) and its HTTP client. With Quick it suits a
+// readiness endpoint.
+func (a *Auth) Check(ctx context.Context, opts *CheckOptions) Report {
+	cfg := a.s.cfg
+	cfg.Store = a.sessions.Store
+	cfg.HTTPClient = a.s.httpClient
+	return Check(ctx, cfg, opts)
+}

@@ -165,7 +165,6 @@ type settings struct {
 	transport         http.RoundTripper
 	sessionLifetime   time.Duration
 	issuerBase        string // https://login.microsoftonline.com: the tenant and /v2.0 follow
-	discoveryURL      string
 	minimumRole       string
 	accessTokenHeader bool
 	assertion         bool
@@ -325,7 +324,6 @@ func (c Config) settings() (*settings, error) {
 		instance = "https://login.microsoftonline.com"
 	}
 	s.issuerBase = instance
-	s.discoveryURL = instance + "/" + strings.TrimSpace(e.TenantID) + "/v2.0/.well-known/openid-configuration"
 	return s, errors.Join(errs...)
 }
 

@@ -40,8 +40,10 @@
 //
 // Redirect targets are paths of this app, or absolute URLs on its own
 // origin; anything else goes to "/". /healthz answers while the process
-// runs; /readyz also checks the session store and the provider's
-// metadata. Those two paths are the proxy's too.
+// runs; /readyz answers with entraweb.Check's quick checks as JSON, and
+// 503 when the provider's metadata or the session store cannot be read
+// (a ready report is kept 10 seconds). Those two paths are the proxy's
+// too.
 //
 // # Who may pass
 //

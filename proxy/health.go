@@ -2,31 +2,34 @@ package proxy
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"sync"
 	"time"
 
-	"github.com/entraweb/entraweb/session"
+	"github.com/entraweb/entraweb"
 )
 
-// providerCheckFor is how long a successful check of the provider is
-// taken as still true: probes every few seconds from many instances must
-// not become a load on Entra ID. Failures are never remembered, so
-// readiness comes back with the first good check.
-const providerCheckFor = 10 * time.Second
+// readyFor is how long a ready report is taken as still true: probes
+// every few seconds from many instances must not become a load on Entra
+// ID. A report that is not ready is never remembered, so readiness comes
+// back with the first good check.
+const readyFor = 10 * time.Second
 
-// readiness remembers the last good check of the provider.
+// readiness remembers the last ready report.
 type readiness struct {
-	client *http.Client
-
-	mu         sync.Mutex
-	providerOK time.Time
+	mu      sync.Mutex
+	report  entraweb.Report
+	readyAt time.Time
 }
+
+// readinessGates are the checks whose failure takes the proxy out of
+// rotation: without the provider nobody can sign in, without the store
+// nobody is signed in. The others (a session key, a redirect URI, the
+// clock) are reported but do not get better by waiting, and an instance
+// taken out of every load balancer for them would turn a warning into an
+// outage.
+var readinessGates = map[string]bool{"authority": true, "session store": true}
 
 // serveHealth is /healthz: the process answers. It checks nothing else,
 // so an orchestrator never restarts the proxy for a dependency's outage.
@@ -36,68 +39,32 @@ func (h *Handler) serveHealth(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "ok\n")
 }
 
-// serveReady is /readyz: 200 when the session store answers and the
-// provider's metadata can be read, else 503, with each check in JSON (the
-// reasons go to the log).
+// serveReady is /readyz: entraweb.Check's quick checks (configuration,
+// the provider's discovery with its clock, the store's ping, the session
+// key and redirect URI) as JSON, with 200 when the provider and the store
+// answer and 503 when either does not (the reasons also go to the log).
 func (h *Handler) serveReady(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
-	checks := map[string]string{"store": "ok", "provider": "ok"}
-	status, state := http.StatusOK, "ready"
-	if err := h.checkStore(ctx); err != nil {
-		h.log.Warn("proxy: not ready: the session store does not answer", "err", err)
-		checks["store"], status, state = "unavailable", http.StatusServiceUnavailable, "unavailable"
-	}
-	if err := h.checkProvider(ctx); err != nil {
-		h.log.Warn("proxy: not ready: the identity provider's metadata cannot be read", "url", h.s.discoveryURL, "err", err)
-		checks["provider"], status, state = "unavailable", http.StatusServiceUnavailable, "unavailable"
-	}
-	writeJSON(w, status, map[string]any{"status": state, "checks": checks})
-}
-
-// checkStore reads a session that does not exist, through entraweb, so
-// the store itself is asked (a fresh random id misses every cache); only
-// an unreachable store fails. The cookie is offered under both names
-// entraweb may look for.
-func (h *Handler) checkStore(ctx context.Context) error {
-	var b [32]byte
-	rand.Read(b[:])
-	id := base64.RawURLEncoding.EncodeToString(b[:])
-	r := (&http.Request{
-		Method: http.MethodGet,
-		URL:    &url.URL{Path: "/"},
-		Host:   "localhost",
-		Header: http.Header{"Cookie": {session.DefaultCookieName + "=" + id + "; __Host-" + session.DefaultCookieName + "=" + id}},
-	}).WithContext(ctx)
-	_, err := h.auth.User(r)
-	return err
-}
-
-// checkProvider fetches the discovery document, unless it was fetched
-// well recently.
-func (h *Handler) checkProvider(ctx context.Context) error {
 	rd := &h.ready
 	rd.mu.Lock()
-	fresh := time.Since(rd.providerOK) < providerCheckFor
+	rep, fresh := rd.report, time.Since(rd.readyAt) < readyFor
 	rd.mu.Unlock()
-	if fresh {
-		return nil
+	if !fresh {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		rep = h.auth.Check(ctx, &entraweb.CheckOptions{Quick: true})
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.s.discoveryURL, nil)
-	if err != nil {
-		return err
+	status, state := http.StatusOK, "ready"
+	for _, c := range rep.Checks {
+		if c.Status == entraweb.CheckFail && readinessGates[c.Name] {
+			status, state = http.StatusServiceUnavailable, "unavailable"
+			h.log.Warn("proxy: not ready", "check", c.Name, "message", c.Message)
+		}
 	}
-	resp, err := rd.client.Do(req)
-	if err != nil {
-		return err
+	if !fresh && status == http.StatusOK {
+		rd.mu.Lock()
+		rd.report, rd.readyAt = rep, time.Now()
+		rd.mu.Unlock()
 	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP %d", resp.StatusCode)
-	}
-	rd.mu.Lock()
-	rd.providerOK = time.Now()
-	rd.mu.Unlock()
-	return nil
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, status, map[string]any{"status": state, "checks": rep.Checks})
 }

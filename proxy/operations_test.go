@@ -16,19 +16,36 @@ func TestHealthAndReady(t *testing.T) {
 	if resp, body := do(t, client(nil), "GET", e.url+"/healthz"); resp.StatusCode != 200 || string(body) != "ok\n" {
 		t.Errorf("/healthz: %d %q", resp.StatusCode, body)
 	}
-	ready := func() (int, map[string]any) {
+	type report struct {
+		Status string
+		Checks []struct{ Name, Status, Message string }
+	}
+	ready := func() (int, report, map[string]string) {
 		resp, body := do(t, client(nil), "GET", e.url+"/readyz")
-		var got map[string]any
-		json.Unmarshal(body, &got)
-		return resp.StatusCode, got
+		var got report
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatalf("/readyz: %v: %s", err, body)
+		}
+		checks := map[string]string{}
+		for _, c := range got.Checks {
+			checks[c.Name] = c.Status
+		}
+		return resp.StatusCode, got, checks
 	}
 	e.srv.SetOutage(entratest.Outage503)
-	if code, got := ready(); code != http.StatusServiceUnavailable || got["checks"].(map[string]any)["provider"] != "unavailable" {
-		t.Errorf("/readyz with the provider down: %d %v", code, got)
+	if code, got, checks := ready(); code != http.StatusServiceUnavailable || got.Status != "unavailable" || checks["authority"] != "fail" {
+		t.Errorf("/readyz with the provider down: %d %+v", code, got)
 	}
 	e.srv.SetOutage(entratest.OutageNone)
-	if code, got := ready(); code != 200 || got["status"] != "ready" {
-		t.Errorf("/readyz: %d %v", code, got)
+	code, got, checks := ready()
+	if code != 200 || got.Status != "ready" || checks["authority"] != "ok" || checks["session store"] != "ok" || checks["clock"] != "ok" {
+		t.Errorf("/readyz: %d %+v", code, got)
+	}
+	// A ready report is kept for a few seconds: probes from many
+	// instances do not each cost a discovery request.
+	calls := e.srv.Calls(entratest.EndpointDiscovery)
+	if code, _, _ := ready(); code != 200 || e.srv.Calls(entratest.EndpointDiscovery) != calls {
+		t.Errorf("a second probe at once: %d, discovery calls +%d", code, e.srv.Calls(entratest.EndpointDiscovery)-calls)
 	}
 }
 

@@ -114,10 +114,6 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 	h.routes = auth.Routes()
 	h.signedIn = auth.RequireLogin(http.HandlerFunc(h.serveSignedIn))
 	h.refresh = auth.RequireLogin(http.HandlerFunc(h.serveRefresh))
-	h.ready.client = s.entra.HTTPClient
-	if h.ready.client == nil {
-		h.ready.client = &http.Client{Timeout: 5 * time.Second}
-	}
 	return h, nil
 }
 
