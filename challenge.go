@@ -118,7 +118,7 @@ func (a *Auth) openStepUp(v, sessionSecret string) (*stepUp, bool) {
 // claims="..."), as Microsoft Graph sends under Conditional Access or
 // continuous access evaluation, it returns an InteractionRequiredError to
 // pass to Challenge, which signs the user in again with those claims.
-// Otherwise it returns nil.
+// Otherwise it returns nil. The clients of Client do this themselves.
 //
 //	if err := auth.ClaimsChallenge(resp, "User.Read"); err != nil {
 //		auth.Challenge(w, r, err)
@@ -128,56 +128,9 @@ func (a *Auth) ClaimsChallenge(resp *http.Response, scopes ...string) error {
 	if resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		return nil
 	}
-	for _, h := range resp.Header.Values("WWW-Authenticate") {
-		params := parseAuthParams(h)
-		if params["error"] != "insufficient_claims" || params["claims"] == "" {
-			continue
-		}
-		claims := params["claims"]
-		if b, err := base64.StdEncoding.DecodeString(claims); err == nil {
-			claims = string(b)
-		} else if b, err := base64.RawURLEncoding.DecodeString(claims); err == nil {
-			claims = string(b)
-		}
-		// Sent on to Entra ID as they are: trimmed, and a JSON object.
-		claims = strings.TrimSpace(claims)
-		// A step-up travels in the pending sign-in cookie, which must stay
-		// under the browser's 4 KB: real challenges are a few hundred bytes.
-		if len(claims) > maxStepUpClaims || !strings.HasPrefix(claims, "{") {
-			return nil
-		}
-		return &InteractionRequiredError{Scopes: scopes, Claims: claims, Cause: errors.New("the resource asked for more claims (a claims challenge)")}
+	claims, ok := claimsChallenge(resp.Header.Values("WWW-Authenticate"))
+	if !ok {
+		return nil
 	}
-	return nil
-}
-
-// parseAuthParams reads the auth-params of a Bearer challenge:
-// key="value" pairs separated by commas.
-func parseAuthParams(h string) map[string]string {
-	out := map[string]string{}
-	scheme, rest, _ := strings.Cut(strings.TrimSpace(h), " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return out
-	}
-	for rest != "" {
-		rest = strings.TrimLeft(rest, " ,")
-		k, v, ok := strings.Cut(rest, "=")
-		if !ok {
-			break
-		}
-		k = strings.ToLower(strings.TrimSpace(k))
-		if strings.HasPrefix(v, `"`) {
-			end := strings.Index(v[1:], `"`)
-			if end < 0 {
-				break
-			}
-			out[k] = v[1 : 1+end]
-			rest = v[2+end:]
-		} else {
-			val, tail, _ := strings.Cut(v, ",")
-			out[k] = strings.TrimSpace(val)
-			rest = tail
-		}
-	}
-	return out
+	return &InteractionRequiredError{Scopes: scopes, Claims: claims, Cause: errors.New("the resource asked for more claims (a claims challenge)")}
 }
