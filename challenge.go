@@ -15,8 +15,11 @@ import (
 // asks for the missing scopes (incremental consent) and carries any claims
 // challenge, then comes back to the same page; an API call gets 401 JSON
 // with the login_url instead. Other errors get a 503 (session store
-// down), 502 (provider down) or 500 page. It reports whether it wrote a
-// response (always, for a non-nil err).
+// down), 502 (provider down) or 500 page. The errors of a Client's calls
+// go here too: a claims challenge signs the user in again with its
+// claims, and a call that had its token but could not reach the API gets
+// a 502 page. It reports whether it wrote a response (always, for a
+// non-nil err).
 func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool {
 	if err == nil {
 		return false
@@ -50,6 +53,12 @@ func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool
 	case errors.Is(err, ErrProviderUnavailable):
 		a.providerUnavailable(w, r, err)
 	default:
+		var ue *url.Error
+		var nt *noTokenError
+		if errors.As(err, &ue) && !errors.As(err, &nt) {
+			a.apiFailed(w, r, ue) // a call of Client that had its token
+			return true
+		}
 		a.tokenFailed(w, r, err)
 	}
 	return true

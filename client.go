@@ -143,12 +143,12 @@ func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if err := tokenDestinationOK(req.URL); err != nil {
 		closeBody(req)
-		return nil, err
+		return nil, &noTokenError{err}
 	}
 	tok, err := t.source(req.Context())
 	if err != nil {
 		closeBody(req)
-		return nil, err
+		return nil, &noTokenError{err}
 	}
 	// A RoundTripper must not change the caller's request: send a copy.
 	out := req.Clone(req.Context())
@@ -169,6 +169,27 @@ func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, nil
+}
+
+// noTokenError marks a call that ended for want of a token, so that
+// Challenge tells it from a call that could not reach the API.
+type noTokenError struct{ err error }
+
+func (e *noTokenError) Error() string { return e.err.Error() }
+func (e *noTokenError) Unwrap() error { return e.err }
+
+// apiFailed answers a call of Client or AppClient that had its token but
+// failed on the way to the API or back: unreachable, a timeout, too many
+// redirects. The log names the URL without its query, which may hold
+// anything.
+func (a *Auth) apiFailed(w http.ResponseWriter, r *http.Request, ue *url.Error) {
+	where := ue.URL
+	if u, err := url.Parse(ue.URL); err == nil {
+		where = u.Scheme + "://" + u.Host + u.Path
+	}
+	a.fail(w, r, Problem{Status: http.StatusBadGateway, Code: "api_unavailable", Title: "Temporarily unavailable",
+		Message: "A service this page needs could not be reached.", Fix: "Try again in a moment.",
+		Links: []Link{{a.samePage(r), "Try again"}}}, fmt.Errorf("%s %s: %w", ue.Op, where, ue.Err))
 }
 
 func closeBody(req *http.Request) {

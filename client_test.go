@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -484,3 +485,48 @@ func TestTransportsOnYourOwnBase(t *testing.T) {
 		t.Errorf("clients: shared %v, timeouts %v", c1 == c2, c1.Timeout)
 	}
 }
+
+// One Challenge for every error of a call: a call that had its token but
+// could not reach the API is a 502, logged without the URL's query; a
+// call without a token is a token failure.
+func TestChallengeOfFailedCalls(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	cfg := graphConfig(srv)
+	var logs strings.Builder
+	var mu sync.Mutex
+	cfg.Logger = slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil))
+	a := newApp(t, srv, cfg)
+	r := aliceRequest(t, srv, a)
+	r.Header.Set("Accept", "application/json")
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+
+	code := func(err error) (int, string) {
+		rec := httptest.NewRecorder()
+		a.auth.Challenge(rec, r, err)
+		var j struct{ Error string }
+		json.Unmarshal(rec.Body.Bytes(), &j)
+		return rec.Code, j.Error
+	}
+	_, err := a.auth.Client(r, "User.Read").Get(gone.URL + "/v1/orders?secret=s3cr3t")
+	if status, c := code(err); status != http.StatusBadGateway || c != "api_unavailable" {
+		t.Errorf("unreachable API: %d %q", status, c)
+	}
+	_, err = a.auth.AppClient("User.Read").Get(gone.URL + "/v1/orders")
+	if status, c := code(err); status == http.StatusBadGateway || c == "api_unavailable" {
+		t.Errorf("no token: %d %q", status, c)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "/v1/orders") || strings.Contains(logs.String(), "s3cr3t") {
+		t.Errorf("the log:\n%s", logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
