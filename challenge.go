@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,6 +24,12 @@ import (
 func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool {
 	if err == nil {
 		return false
+	}
+	var nt *noTokenError
+	if errors.As(err, &nt) {
+		// A call of Client without its token: the *url.Error around it
+		// names the whole URL, whose query stays out of the log.
+		err = fmt.Errorf("a call to %s: %w", nt.where, nt.err)
 	}
 	var ire *InteractionRequiredError
 	switch {
@@ -54,8 +61,7 @@ func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool
 		a.providerUnavailable(w, r, err)
 	default:
 		var ue *url.Error
-		var nt *noTokenError
-		if errors.As(err, &ue) && !errors.As(err, &nt) {
+		if errors.As(err, &ue) {
 			a.apiFailed(w, r, ue) // a call of Client that had its token
 			return true
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -143,12 +142,12 @@ func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if err := tokenDestinationOK(req.URL); err != nil {
 		closeBody(req)
-		return nil, &noTokenError{err}
+		return nil, &noTokenError{where: hostPath(req.URL), err: err}
 	}
 	tok, err := t.source(req.Context())
 	if err != nil {
 		closeBody(req)
-		return nil, &noTokenError{err}
+		return nil, &noTokenError{where: hostPath(req.URL), err: err}
 	}
 	// A RoundTripper must not change the caller's request: send a copy.
 	out := req.Clone(req.Context())
@@ -161,9 +160,7 @@ func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Request = req
 	if t.challenges && resp.StatusCode == http.StatusUnauthorized {
 		if claims, ok := claimsChallenge(resp.Header.Values("WWW-Authenticate")); ok {
-			// Drain a little so the connection may be reused, then close.
-			io.CopyN(io.Discard, resp.Body, 64<<10)
-			resp.Body.Close()
+			resp.Body.Close() // unread: a hostile server could trickle it
 			return nil, &InteractionRequiredError{Scopes: t.scopes, Claims: claims,
 				Cause: fmt.Errorf("%s asked for more claims (a claims challenge): the user must sign in again", req.URL.Host)}
 		}
@@ -172,8 +169,12 @@ func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // noTokenError marks a call that ended for want of a token, so that
-// Challenge tells it from a call that could not reach the API.
-type noTokenError struct{ err error }
+// Challenge tells it from a call that could not reach the API, and logs
+// where the call was going without the URL's query.
+type noTokenError struct {
+	where string // scheme://host/path
+	err   error
+}
 
 func (e *noTokenError) Error() string { return e.err.Error() }
 func (e *noTokenError) Unwrap() error { return e.err }
@@ -183,14 +184,17 @@ func (e *noTokenError) Unwrap() error { return e.err }
 // redirects. The log names the URL without its query, which may hold
 // anything.
 func (a *Auth) apiFailed(w http.ResponseWriter, r *http.Request, ue *url.Error) {
-	where := ue.URL
+	where := "an API"
 	if u, err := url.Parse(ue.URL); err == nil {
-		where = u.Scheme + "://" + u.Host + u.Path
+		where = hostPath(u)
 	}
 	a.fail(w, r, Problem{Status: http.StatusBadGateway, Code: "api_unavailable", Title: "Temporarily unavailable",
 		Message: "A service this page needs could not be reached.", Fix: "Try again in a moment.",
 		Links: []Link{{a.samePage(r), "Try again"}}}, fmt.Errorf("%s %s: %w", ue.Op, where, ue.Err))
 }
+
+// hostPath is u without its user, query and fragment, for the log.
+func hostPath(u *url.URL) string { return u.Scheme + "://" + u.Host + u.Path }
 
 func closeBody(req *http.Request) {
 	if req.Body != nil {

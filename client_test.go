@@ -516,7 +516,7 @@ func TestChallengeOfFailedCalls(t *testing.T) {
 	if status, c := code(err); status != http.StatusBadGateway || c != "api_unavailable" {
 		t.Errorf("unreachable API: %d %q", status, c)
 	}
-	_, err = a.auth.AppClient("User.Read").Get(gone.URL + "/v1/orders")
+	_, err = a.auth.AppClient("User.Read").Get(gone.URL + "/v1/orders?secret=s3cr3t")
 	if status, c := code(err); status == http.StatusBadGateway || c == "api_unavailable" {
 		t.Errorf("no token: %d %q", status, c)
 	}
