@@ -26,7 +26,8 @@ func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool
 		return false
 	}
 	var nt *noTokenError
-	if errors.As(err, &nt) {
+	noToken := errors.As(err, &nt)
+	if noToken {
 		// A call of Client without its token: the *url.Error around it
 		// names the whole URL, whose query stays out of the log.
 		err = fmt.Errorf("a call to %s: %w", nt.where, nt.err)
@@ -61,7 +62,7 @@ func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool
 		a.providerUnavailable(w, r, err)
 	default:
 		var ue *url.Error
-		if errors.As(err, &ue) {
+		if !noToken && errors.As(err, &ue) {
 			a.apiFailed(w, r, ue) // a call of Client that had its token
 			return true
 		}
