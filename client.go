@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -73,6 +74,7 @@ func (a *Auth) AppClient(scopes ...string) *http.Client {
 // timeouts, a retrying or instrumented transport): requests go through
 // base, or through Config.HTTPClient's transport when base is nil.
 func (a *Auth) Transport(base http.RoundTripper, r *http.Request, scopes ...string) http.RoundTripper {
+	scopes = slices.Clone(scopes) // the caller's slice may change later
 	return &tokenTransport{base: a.apiBase(base), challenges: true, scopes: scopes, source: a.userSource(r, scopes)}
 }
 
@@ -80,6 +82,7 @@ func (a *Auth) Transport(base http.RoundTripper, r *http.Request, scopes ...stri
 // requests go through base, or through Config.HTTPClient's transport when
 // base is nil.
 func (a *Auth) AppTransport(base http.RoundTripper, scopes ...string) http.RoundTripper {
+	scopes = slices.Clone(scopes)
 	return &tokenTransport{base: a.apiBase(base), scopes: scopes, source: func(ctx context.Context) (string, error) {
 		return a.AppToken(ctx, scopes...)
 	}}

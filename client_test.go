@@ -136,6 +136,9 @@ func TestClientErrorsReachChallenge(t *testing.T) {
 	if srv.Calls(entratest.EndpointGraph) != graphCalls {
 		t.Error("a request without a token reached Graph")
 	}
+	if _, err := a.auth.Client(nil, "User.Read").Get(srv.GraphURL() + "/v1.0/me"); err == nil || !strings.Contains(err.Error(), "AppClient") {
+		t.Errorf("no incoming request: %v", err)
+	}
 	rec := httptest.NewRecorder()
 	if !a.auth.Challenge(rec, r, err) || rec.Code != http.StatusFound || !strings.Contains(rec.Header().Get("Location"), "/auth/login") {
 		t.Errorf("Challenge of the client's error: %d %q", rec.Code, rec.Header().Get("Location"))
@@ -479,6 +482,15 @@ func TestTransportsOnYourOwnBase(t *testing.T) {
 	}
 	if base.n.Load() != 2 {
 		t.Errorf("the base transport carried %d requests, want 2", base.n.Load())
+	}
+	// The client keeps its own copy of the scopes.
+	scopes := []string{"User.Read"}
+	c := a.auth.Client(r, scopes...)
+	scopes[0] = "openid"
+	if resp, err := c.Get(d.URL + "/copy"); err != nil {
+		t.Errorf("the client took the caller's slice: %v", err)
+	} else {
+		resp.Body.Close()
 	}
 	c1, c2 := a.auth.Client(r, "User.Read"), a.auth.Client(r, "User.Read")
 	if c1 == c2 || c1.Timeout != 30*time.Second || a.auth.AppClient("x/.default").Timeout != 30*time.Second {
