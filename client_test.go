@@ -542,3 +542,57 @@ func TestChallengeOfFailedCalls(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// fakeAPI answers every request itself: a redirect to the URL in the
+// "to" query parameter, or 200. It records the Authorization of each URL.
+type fakeAPI struct {
+	mu    sync.Mutex
+	auths map[string]string
+}
+
+func (f *fakeAPI) RoundTrip(r *http.Request) (*http.Response, error) {
+	f.mu.Lock()
+	f.auths[r.URL.String()] = r.Header.Get("Authorization")
+	f.mu.Unlock()
+	resp := &http.Response{StatusCode: 200, Header: http.Header{}, Body: http.NoBody, Request: r}
+	if to := r.URL.Query().Get("to"); to != "" {
+		resp.StatusCode = http.StatusFound
+		resp.Header.Set("Location", to)
+	}
+	return resp, nil
+}
+
+func TestClientRedirectOrigins(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	a := newApp(t, srv, graphConfig(srv))
+	r := aliceRequest(t, srv, a)
+	tests := []struct {
+		to    string
+		token bool
+	}{
+		{"https://api.example.com/same", true},
+		{"https://API.Example.com:443/default-port", true},
+		{"http://api.example.com/downgrade", false},
+		{"https://api.example.com:8443/other-port", false},
+		{"https://sub.api.example.com/subdomain", false},
+		{"https://api.example.com.evil.test/suffix", false},
+		{"https://evil.test/elsewhere", false},
+	}
+	for _, tt := range tests {
+		f := &fakeAPI{auths: map[string]string{}}
+		c := &http.Client{Transport: a.auth.Transport(f, r, "User.Read")}
+		start := "https://api.example.com/start?to=" + url.QueryEscape(tt.to)
+		resp, err := c.Get(start)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.to, err)
+		}
+		resp.Body.Close()
+		if !strings.HasPrefix(f.auths[start], "Bearer ey") {
+			t.Errorf("%s: the first request had no token", tt.to)
+		}
+		got, reached := f.auths[tt.to]
+		if !reached || (got != "") != tt.token {
+			t.Errorf("redirect to %s: Authorization %q (reached %v), want a token: %v", tt.to, got, reached, tt.token)
+		}
+	}
+}
