@@ -158,7 +158,8 @@
 // The default HTTP client trusts the system's roots; on Linux and other
 // Unix systems except macOS, SSL_CERT_FILE replaces them, which is how an
 // app trusts the CA of the local emulator (package entratest, or the
-// command entraweb emulator). Config.HTTPClient replaces the client.
+// command entraweb emulator). Config.HTTPClient replaces the client; the
+// clients of Client and AppClient send through its transport too.
 //
 // # Behind a proxy
 //
