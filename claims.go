@@ -202,9 +202,10 @@ func quotable(c byte) bool { return c == '\t' || c >= 0x20 && c != 0x7f }
 
 // claimsChallenge finds a claims challenge among WWW-Authenticate values:
 // a Bearer challenge with error="insufficient_claims" and claims that
-// decode (base64, as Graph sends them, or plain) to a JSON object of at
-// most maxStepUpClaims bytes. The claims are returned as JSON text, ready
-// for the authorize request's claims parameter.
+// decode (base64, as Graph sends them, or plain) to a JSON object of
+// claims requests of at most maxStepUpClaims bytes. The claims are
+// returned as JSON text, ready for the authorize request's claims
+// parameter.
 func claimsChallenge(headers []string) (string, bool) {
 	for _, h := range headers {
 		for _, c := range parseChallenges(h) {
@@ -231,12 +232,29 @@ func decodeClaims(v string) (string, bool) {
 			break
 		}
 	}
-	// Sent on to Entra ID as it is: trimmed, one JSON object, and small
+	// What goes on to Entra ID is rebuilt from what was read: one JSON
+	// object of claims requests (access_token, id_token, userinfo, each an
+	// object), so duplicate names and odd spacing never reach it, small
 	// enough for the pending sign-in cookie (real challenges are a few
 	// hundred bytes).
 	claims = strings.TrimSpace(claims)
 	if len(claims) > maxStepUpClaims || !strings.HasPrefix(claims, "{") || !json.Valid([]byte(claims)) {
 		return "", false
 	}
-	return claims, true
+	var m map[string]any
+	d := json.NewDecoder(strings.NewReader(claims))
+	d.UseNumber() // numbers pass unchanged
+	if d.Decode(&m) != nil || len(m) == 0 {
+		return "", false
+	}
+	for k, v := range m {
+		if _, ok := v.(map[string]any); !ok || (k != "access_token" && k != "id_token" && k != "userinfo") {
+			return "", false
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil || len(b) > maxStepUpClaims {
+		return "", false
+	}
+	return string(b), true
 }

@@ -71,6 +71,11 @@ func TestClaimsChallengeHeaders(t *testing.T) {
 		{"JSON array", []string{`Bearer error="insufficient_claims", claims="` + base64.StdEncoding.EncodeToString([]byte(`[{}]`)) + `"`}, ""},
 		{"broken JSON", []string{`Bearer error="insufficient_claims", claims="` + base64.StdEncoding.EncodeToString([]byte(`{"a":`)) + `"`}, ""},
 		{"too large", []string{`Bearer error="insufficient_claims", claims="` + base64.StdEncoding.EncodeToString([]byte(`{"a":"`+strings.Repeat("x", maxStepUpClaims)+`"}`)) + `"`}, ""},
+		{"unknown request", []string{`Bearer error="insufficient_claims", claims="{\"evil\":{}}"`}, ""},
+		{"not an object", []string{`Bearer error="insufficient_claims", claims="{\"access_token\":\"x\"}"`}, ""},
+		{"empty", []string{`Bearer error="insufficient_claims", claims="e30="`}, ""},
+		{"rebuilt", []string{`Bearer error="insufficient_claims", claims="{ \"access_token\" : {\"a\":1}, \"access_token\":{\"nbf\":{\"value\":12345678901234567890}} }"`},
+			`{"access_token":{"nbf":{"value":12345678901234567890}}}`},
 		{"claims twice", []string{`Bearer error="insufficient_claims", claims="` + std + `", claims="e30="`}, ""},
 	}
 	for _, tt := range tests {
@@ -95,9 +100,15 @@ func FuzzChallengeHeader(f *testing.F) {
 			}
 		}
 		if claims, ok := claimsChallenge([]string{h}); ok {
-			var m map[string]any
-			if len(claims) > maxStepUpClaims || json.Unmarshal([]byte(claims), &m) != nil {
+			// One small object of claims requests, as encoding/json writes it.
+			var m map[string]map[string]any
+			d := json.NewDecoder(strings.NewReader(claims))
+			d.UseNumber()
+			if len(claims) > maxStepUpClaims || d.Decode(&m) != nil || len(m) == 0 {
 				t.Fatalf("claims %q", claims)
+			}
+			if again, _ := json.Marshal(m); string(again) != claims {
+				t.Fatalf("claims %q are not as rebuilt: %s", claims, again)
 			}
 		}
 	})
