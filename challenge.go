@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,11 +16,21 @@ import (
 // asks for the missing scopes (incremental consent) and carries any claims
 // challenge, then comes back to the same page; an API call gets 401 JSON
 // with the login_url instead. Other errors get a 503 (session store
-// down), 502 (provider down) or 500 page. It reports whether it wrote a
-// response (always, for a non-nil err).
+// down), 502 (provider down) or 500 page. The errors of a Client's calls
+// go here too: a claims challenge signs the user in again with its
+// claims, and a call that had its token but could not reach the API gets
+// a 502 page. It reports whether it wrote a response (always, for a
+// non-nil err).
 func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool {
 	if err == nil {
 		return false
+	}
+	var nt *noTokenError
+	noToken := errors.As(err, &nt)
+	if noToken {
+		// A call of Client without its token: the *url.Error around it
+		// names the whole URL, whose query stays out of the log.
+		err = fmt.Errorf("a call to %s: %w", nt.where, nt.err)
 	}
 	var ire *InteractionRequiredError
 	switch {
@@ -50,6 +61,11 @@ func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool
 	case errors.Is(err, ErrProviderUnavailable):
 		a.providerUnavailable(w, r, err)
 	default:
+		var ue *url.Error
+		if !noToken && errors.As(err, &ue) {
+			a.apiFailed(w, r, ue) // a call of Client that had its token
+			return true
+		}
 		a.tokenFailed(w, r, err)
 	}
 	return true
@@ -118,7 +134,7 @@ func (a *Auth) openStepUp(v, sessionSecret string) (*stepUp, bool) {
 // claims="..."), as Microsoft Graph sends under Conditional Access or
 // continuous access evaluation, it returns an InteractionRequiredError to
 // pass to Challenge, which signs the user in again with those claims.
-// Otherwise it returns nil.
+// Otherwise it returns nil. The clients of Client do this themselves.
 //
 //	if err := auth.ClaimsChallenge(resp, "User.Read"); err != nil {
 //		auth.Challenge(w, r, err)
@@ -128,56 +144,9 @@ func (a *Auth) ClaimsChallenge(resp *http.Response, scopes ...string) error {
 	if resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		return nil
 	}
-	for _, h := range resp.Header.Values("WWW-Authenticate") {
-		params := parseAuthParams(h)
-		if params["error"] != "insufficient_claims" || params["claims"] == "" {
-			continue
-		}
-		claims := params["claims"]
-		if b, err := base64.StdEncoding.DecodeString(claims); err == nil {
-			claims = string(b)
-		} else if b, err := base64.RawURLEncoding.DecodeString(claims); err == nil {
-			claims = string(b)
-		}
-		// Sent on to Entra ID as they are: trimmed, and a JSON object.
-		claims = strings.TrimSpace(claims)
-		// A step-up travels in the pending sign-in cookie, which must stay
-		// under the browser's 4 KB: real challenges are a few hundred bytes.
-		if len(claims) > maxStepUpClaims || !strings.HasPrefix(claims, "{") {
-			return nil
-		}
-		return &InteractionRequiredError{Scopes: scopes, Claims: claims, Cause: errors.New("the resource asked for more claims (a claims challenge)")}
+	claims, ok := claimsChallenge(resp.Header.Values("WWW-Authenticate"))
+	if !ok {
+		return nil
 	}
-	return nil
-}
-
-// parseAuthParams reads the auth-params of a Bearer challenge:
-// key="value" pairs separated by commas.
-func parseAuthParams(h string) map[string]string {
-	out := map[string]string{}
-	scheme, rest, _ := strings.Cut(strings.TrimSpace(h), " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return out
-	}
-	for rest != "" {
-		rest = strings.TrimLeft(rest, " ,")
-		k, v, ok := strings.Cut(rest, "=")
-		if !ok {
-			break
-		}
-		k = strings.ToLower(strings.TrimSpace(k))
-		if strings.HasPrefix(v, `"`) {
-			end := strings.Index(v[1:], `"`)
-			if end < 0 {
-				break
-			}
-			out[k] = v[1 : 1+end]
-			rest = v[2+end:]
-		} else {
-			val, tail, _ := strings.Cut(v, ",")
-			out[k] = strings.TrimSpace(val)
-			rest = tail
-		}
-	}
-	return out
+	return &InteractionRequiredError{Scopes: scopes, Claims: claims, Cause: errors.New("the resource asked for more claims (a claims challenge)")}
 }

@@ -78,27 +78,24 @@
 // any number of concurrent requests of that user. When only the user can
 // fix the failure (consent for a new scope, a revoked grant), its error
 // matches ErrInteractionRequired, and Challenge sends the user through a
-// new sign-in that asks for what is missing and back to the same page:
+// new sign-in that asks for what is missing and back to the same page.
 //
-//	tok, err := auth.AccessToken(r, "Mail.Read")
+// Client puts this in an *http.Client: each request it sends carries a
+// current token of the user, and a resource's 401 claims challenge
+// (Conditional Access, continuous access evaluation) is an error that
+// Challenge answers with a sign-in carrying those claims. The token goes
+// only to https (or loopback) URLs, never across a redirect to another
+// host:
+//
+//	req, _ := http.NewRequestWithContext(r.Context(), "GET", "https://graph.microsoft.com/v1.0/me/messages", nil)
+//	resp, err := auth.Client(r, "Mail.Read").Do(req)
 //	if auth.Challenge(w, r, err) {
 //		return
 //	}
-//	req, _ := http.NewRequestWithContext(r.Context(), "GET", "https://graph.microsoft.com/v1.0/me/messages", nil)
-//	req.Header.Set("Authorization", "Bearer "+tok)
-//	resp, err := http.DefaultClient.Do(req)
-//	if err != nil {
-//		http.Error(w, "Microsoft Graph cannot be reached", http.StatusBadGateway)
-//		return
-//	}
 //	defer resp.Body.Close()
-//	if err := auth.ClaimsChallenge(resp, "Mail.Read"); err != nil {
-//		auth.Challenge(w, r, err) // Conditional Access asked for more
-//		return
-//	}
 //
-// AppToken gets the app's own tokens (client credentials). Sign-out
-// deletes the user's tokens with the session.
+// AppToken and AppClient do the same with the app's own tokens (client
+// credentials). Sign-out deletes the user's tokens with the session.
 //
 // # Sessions
 //
@@ -161,7 +158,8 @@
 // The default HTTP client trusts the system's roots; on Linux and other
 // Unix systems except macOS, SSL_CERT_FILE replaces them, which is how an
 // app trusts the CA of the local emulator (package entratest, or the
-// command entraweb emulator). Config.HTTPClient replaces the client.
+// command entraweb emulator). Config.HTTPClient replaces the client; the
+// clients of Client and AppClient send through its transport too.
 //
 // # Behind a proxy
 //

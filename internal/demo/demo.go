@@ -36,8 +36,10 @@ type Options struct {
 	// GraphURL is Microsoft Graph's base URL: https://graph.microsoft.com,
 	// or the emulator's (entratest.Server.GraphURL).
 	GraphURL string
-	// HTTPClient calls Graph; nil means a client with a 20-second timeout
-	// that trusts the system's roots.
+	// HTTPClient's transport carries the profile page's calls to Graph,
+	// to which Auth.Transport adds the user's token; nil (or a nil
+	// Transport) means Auth.Client's, which is the transport of the
+	// Auth's Config.HTTPClient.
 	HTTPClient *http.Client
 	// AuthorityHost is the origin of the identity provider's pages
 	// (https://host; an emulator on this machine may use http on
@@ -76,9 +78,6 @@ func New(o Options) (http.Handler, error) {
 	}
 	if o.GraphURL == "" {
 		o.GraphURL = "https://graph.microsoft.com"
-	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 20 * time.Second}
 	}
 	formAction := "'self'"
 	if o.AuthorityHost != "" {

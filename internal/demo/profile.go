@@ -28,10 +28,6 @@ type field struct{ Name, Value string }
 // profile shows the user as Microsoft Graph's /v1.0/me sees them, read
 // with the user's own access token.
 func (a *app) profile(w http.ResponseWriter, r *http.Request) {
-	tok, err := a.Auth.AccessToken(r, graphScope)
-	if a.Auth.Challenge(w, r, err) {
-		return // a new sign-in (consent, revoked grant) or an error page
-	}
 	me := strings.TrimSuffix(a.GraphURL, "/") + "/v1.0/me"
 	d := profileData{Source: me}
 	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, me, nil)
@@ -39,20 +35,15 @@ func (a *app) profile(w http.ResponseWriter, r *http.Request) {
 		a.profileError(w, r, d, err)
 		return
 	}
-	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Accept", "application/json")
-	resp, err := a.HTTPClient.Do(req)
-	if err != nil {
-		a.profileError(w, r, d, err)
+	resp, err := a.graph(r).Do(req)
+	// No token (consent needed, a revoked grant) or Conditional Access
+	// asking for more (a claims challenge): a new sign-in that comes back
+	// here. Graph unreachable: a page that says so.
+	if a.Auth.Challenge(w, r, err) {
 		return
 	}
 	defer resp.Body.Close()
-	// Conditional Access may ask for more (a claims challenge): sign in
-	// again with it and come back here.
-	if err := a.Auth.ClaimsChallenge(resp, graphScope); err != nil {
-		a.Auth.Challenge(w, r, err)
-		return
-	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		a.profileError(w, r, d, err)
@@ -81,6 +72,17 @@ func (a *app) profile(w http.ResponseWriter, r *http.Request) {
 	pretty, _ := json.MarshalIndent(v, "", "  ")
 	d.Raw = string(pretty)
 	a.render(w, r, http.StatusOK, "profile", view{Title: "Profile", Active: "/profile", Data: d})
+}
+
+// graph is the client the profile page calls Graph with: each request
+// carries the user's token (Auth.Client), and goes through
+// Options.HTTPClient's transport when one is set.
+func (a *app) graph(r *http.Request) *http.Client {
+	c := a.Auth.Client(r, graphScope)
+	if a.HTTPClient != nil && a.HTTPClient.Transport != nil {
+		c.Transport = a.Auth.Transport(a.HTTPClient.Transport, r, graphScope)
+	}
+	return c
 }
 
 func (a *app) profileError(w http.ResponseWriter, r *http.Request, d profileData, err error) {
