@@ -120,7 +120,8 @@ type Config struct {
 	// default pages speak to the end user; p.Operator holds the
 	// administrator's instructions.
 	ErrorPage func(w http.ResponseWriter, r *http.Request, p *Problem) `json:"-"`
-	// HTTPClient talks to the identity provider; nil means a client with
+	// HTTPClient talks to the identity provider, and its transport carries
+	// the calls of Client and AppClient to APIs; nil means a client with
 	// sane timeouts that trusts the system roots (SSL_CERT_FILE works).
 	HTTPClient *http.Client `json:"-"`
 	// Logger receives entraweb's structured logs; nil means slog.Default().
