@@ -5,9 +5,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -247,6 +250,27 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // rueidis has applied the invalidation Redis sends for this write (see
 // the connection settings in Open).
 func (s *Store) write(ctx context.Context, cmd func(rueidis.Builder) rueidis.Completed, key string) error {
+	err := s.writeOnce(ctx, cmd, key)
+	if err != nil && brokenConnection(err) && ctx.Err() == nil {
+		// The connection broke under the command (Redis restarted, the
+		// connection was killed, a failover): rueidis has a new one by
+		// now. A store's writes (SET with its expiry, DEL) may run twice
+		// with the same outcome, so one more try spares the caller an
+		// error for what was a reconnection.
+		err = s.writeOnce(ctx, cmd, key)
+	}
+	return err
+}
+
+// brokenConnection reports whether err is the loss of the connection a
+// command was sent on, rather than Redis's answer to it.
+func brokenConnection(err error) bool {
+	var ne net.Error
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) || errors.As(err, &ne) && !ne.Timeout()
+}
+
+func (s *Store) writeOnce(ctx context.Context, cmd func(rueidis.Builder) rueidis.Completed, key string) error {
 	return s.run(ctx, func(c *client) error {
 		if !c.cached {
 			return c.Do(ctx, cmd(c.B())).Error()
