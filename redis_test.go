@@ -242,7 +242,9 @@ func TestRedisOutage(t *testing.T) {
 		for _, page := range []bool{true, false} {
 			start := time.Now()
 			resp, body := get(t, b, c.url+"/", page)
-			if d := time.Since(start); d > time.Second {
+			// Fails at once rather than waiting on timeouts: a bound
+			// far from both (the time is not a speed claim).
+			if d := time.Since(start); d > 5*time.Second {
 				t.Errorf("instance %s: a request during the outage took %v", in.name, d)
 			}
 			if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {

@@ -62,7 +62,9 @@ func TestSignOutReachesOtherInstances(t *testing.T) {
 	}
 	signedOut := time.Now()
 
-	const bound = 200 * time.Millisecond
+	// A liveness bound, not a speed claim: the time it took is logged
+	// (milliseconds here), and only a sign-out never seen fails.
+	const bound = 5 * time.Second
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	polls := 0

@@ -187,7 +187,9 @@ func TestOutageFailsFastAndRecovers(t *testing.T) {
 		if err == nil || found {
 			t.Fatalf("call %d during the outage: found=%v err=%v; want an error", i, found, err)
 		}
-		if d := time.Since(start); d > time.Second {
+		// Fails at once rather than waiting on timeouts: a bound far
+		// from both (the time is not a speed claim).
+		if d := time.Since(start); d > 5*time.Second {
 			t.Fatalf("call %d during the outage took %v", i, d)
 		}
 	}

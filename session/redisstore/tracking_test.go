@@ -82,8 +82,10 @@ func TestOtherInstancesWritesInvalidate(t *testing.T) {
 	waitFor := func(want string, since time.Time) time.Duration {
 		t.Helper()
 		for find() != want {
-			if time.Since(since) > 200*time.Millisecond {
-				t.Fatalf("A still answers %q 200ms after B's write; want %q", find(), want)
+			// A liveness bound, not a speed claim: the time is returned
+			// and logged, and only a write never seen fails.
+			if time.Since(since) > 5*time.Second {
+				t.Fatalf("A still answers %q 5s after B's write; want %q", find(), want)
 			}
 			time.Sleep(time.Millisecond) // the poll interval, not a wait for an outcome
 		}
