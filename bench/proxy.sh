@@ -14,7 +14,8 @@
 # (a module that requires github.com/oauth2-proxy/oauth2-proxy/v7 v7.15.4,
 # go mod tidy, go build; `go install ...@v7.15.4` does not work here) and
 # kept in ${XDG_CACHE_HOME:-$HOME/.cache}/entraweb-bench. OAUTH2_PROXY=path
-# uses a binary of your own; NO_OAUTH2_PROXY=1 leaves it out.
+# uses a binary of your own; NO_OAUTH2_PROXY=1 leaves it out. ENTRAWEB_BIN
+# runs an entraweb binary of your own instead of building one.
 #
 # Everything shares this machine's cores: compare the ratios of one run.
 # ROUNDS=3 repeats the targets in rotated order and reports medians.
@@ -109,11 +110,16 @@ EOF
 fi
 
 echo "== building entraweb and the helper"
-$GO build -o "$tmp/entraweb" ./cmd/entraweb
+if [ -n "${ENTRAWEB_BIN:-}" ]; then
+	cp "$ENTRAWEB_BIN" "$tmp/entraweb" # a binary of your own (a profiling build)
+else
+	$GO build -o "$tmp/entraweb" ./cmd/entraweb
+fi
 $GO build -o "$tmp/proxybench" ./bench/proxybench
 
 "$tmp/proxybench" env -out "$tmp/env" &
-pids="$pids $!"
+env_pid=$!
+pids="$pids $env_pid"
 i=0
 while [ ! -f "$tmp/env" ]; do
 	i=$((i + 1))
@@ -126,19 +132,22 @@ done
 . "$tmp/env"
 
 bare_port=$(freeport)
-"$tmp/proxybench" bare -listen "127.0.0.1:$bare_port" -upstream "$UPSTREAM_URL" >/dev/null &
-pids="$pids $!"
+# BARE_PPROF=127.0.0.1:6061 serves the baseline's profiles.
+"$tmp/proxybench" bare -listen "127.0.0.1:$bare_port" -upstream "$UPSTREAM_URL" ${BARE_PPROF:+-pprof "$BARE_PPROF"} >/dev/null &
+bare_pid=$!
+pids="$pids $bare_pid"
 
 ew_port=$(freeport)
 metrics_port=$(freeport)
 mkdir -p "$tmp/ew"
-(cd "$tmp/ew" && env -u ASPNETCORE_ENVIRONMENT -u DOTNET_ENVIRONMENT \
+(cd "$tmp/ew" && exec env -u ASPNETCORE_ENVIRONMENT -u DOTNET_ENVIRONMENT \
 	AzureAd__Instance="$EMU_URL/" AzureAd__TenantId="$TENANT_ID" \
 	AzureAd__ClientId="$CLIENT_ID" AzureAd__ClientSecret="$CLIENT_SECRET" \
 	SSL_CERT_FILE="$CA_FILE" \
 	"$tmp/entraweb" proxy -upstream "$UPSTREAM_URL" -listen "127.0.0.1:$ew_port" \
 	-state-dir "$tmp/ew/state" -metrics-listen "127.0.0.1:$metrics_port" -quiet >"$tmp/ew.log" 2>&1) &
-pids="$pids $!"
+ew_pid=$!
+pids="$pids $ew_pid"
 
 if [ -n "$o2p" ]; then
 	o2p_port=$(freeport)
@@ -150,7 +159,8 @@ if [ -n "$o2p" ]; then
 		--upstream="$UPSTREAM_URL" --http-address="127.0.0.1:$o2p_port" \
 		--redirect-url="http://127.0.0.1:$o2p_port/oauth2/callback" \
 		--skip-provider-button --request-logging=false >"$tmp/o2p-run.log" 2>&1 &
-	pids="$pids $!"
+	o2p_pid=$!
+	pids="$pids $o2p_pid"
 fi
 
 waitfor "http://127.0.0.1:$bare_port/"
@@ -174,16 +184,22 @@ if [ -n "$o2p" ]; then
 	o2p_cookie=$(signin "http://127.0.0.1:$o2p_port/" _oauth2_proxy)
 fi
 
+# cpu PID: the CPU time the process has used, in clock ticks.
+cpu() {
+	awk '{print $14 + $15}' "/proc/$1/stat"
+}
+ticks=$(getconf CLK_TCK)
+
 # bench NAME ROUND: one wrk run into $tmp/NAME.ROUND. It fails when the
 # target does not answer "hello" signed in first (a redirect to sign-in
 # would be fast and meaningless) and when wrk saw any response that is
 # not 2xx or 3xx.
 bench() {
 	case $1 in
-	upstream) url=$UPSTREAM_URL/ cookie= ;;
-	bare) url=http://127.0.0.1:$bare_port/ cookie= ;;
-	entraweb) url=http://127.0.0.1:$ew_port/ cookie=$ew_cookie ;;
-	oauth2proxy) url=http://127.0.0.1:$o2p_port/ cookie=$o2p_cookie ;;
+	upstream) url=$UPSTREAM_URL/ cookie= pid=$env_pid ;;
+	bare) url=http://127.0.0.1:$bare_port/ cookie= pid=$bare_pid ;;
+	entraweb) url=http://127.0.0.1:$ew_port/ cookie=$ew_cookie pid=$ew_pid ;;
+	oauth2proxy) url=http://127.0.0.1:$o2p_port/ cookie=$o2p_cookie pid=$o2p_pid ;;
 	esac
 	body=$(curl -s -H "Cookie: $cookie" "$url" || true)
 	if [ "$body" != hello ]; then
@@ -192,11 +208,19 @@ bench() {
 	fi
 	out="$tmp/$1.$2"
 	echo "== $1 (round $2): wrk -t$THREADS -c$CONNS -d$DURATION --latency $url"
+	before=$(cpu "$pid")
 	if [ -n "$cookie" ]; then
 		wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Cookie: $cookie" "$url" >"$out"
 	else
 		wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$url" >"$out"
 	fi
+	after=$(cpu "$pid")
+	# The CPU the target's own process spent per request (the proxy's,
+	# or for upstream the helper that serves it): unlike throughput, it
+	# hardly depends on what else the machine is doing.
+	awk -v b="$before" -v a="$after" -v hz="$ticks" '/requests in/ {
+		printf "cpu: %.1f us per request in the process (%.2f s for %d requests)\n", (a - b) / hz * 1e6 / $1, (a - b) / hz, $1
+	}' "$out" >>"$out"
 	cat "$out"
 	if grep -q 'Non-2xx or 3xx' "$out"; then
 		echo "bench/proxy.sh: $1 had error responses" >&2
@@ -229,7 +253,8 @@ while [ "$r" -le "$ROUNDS" ]; do
 	for name in $targets; do
 		rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/$name.$r")
 		p99=$(awk '$1 == "99%" {print $2}' "$tmp/$name.$r")
-		printf 'round %d  %-12s %12s req/s   p99 %s\n' "$r" "$name" "$rps" "$p99"
+		cpuus=$(awk '/^cpu:/ {print $2}' "$tmp/$name.$r")
+		printf 'round %d  %-12s %12s req/s   p99 %-9s cpu %6s us/req\n' "$r" "$name" "$rps" "$p99" "$cpuus"
 		line="$line $name=$rps"
 	done
 	echo "$line" | awk -v r="$r" '{

@@ -29,6 +29,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	_ "net/http/pprof"
 	"net/url"
 	"os"
 	"os/signal"
@@ -58,7 +59,11 @@ func main() {
 		fs := flag.NewFlagSet("bare", flag.ExitOnError)
 		listen := fs.String("listen", "127.0.0.1:0", "address to serve on")
 		upstream := fs.String("upstream", "", "the upstream's URL")
+		pprofAddr := fs.String("pprof", "", "loopback address to serve net/http/pprof on, for profiling the baseline")
 		fs.Parse(os.Args[2:])
+		if *pprofAddr != "" {
+			go http.ListenAndServe(*pprofAddr, nil) // DefaultServeMux holds pprof's handlers
+		}
 		err = runBare(ctx, *listen, *upstream)
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
