@@ -85,6 +85,8 @@ func refuse(reason string, err error) error { return &TokenError{Reason: reason,
 // Graph, known by the nonce in its header.
 var errGraphToken = errors.New("graph token")
 
+var errNoKeyID = errors.New("no key id")
+
 // parse checks what ID and access tokens share: the RS256 signature with
 // a key of the set (found by kid, else x5t; src says how freely an
 // unknown key may cause a refetch), exp (required), nbf and iat with the
@@ -111,7 +113,8 @@ func (v *Verifier) parse(ctx context.Context, raw string, src Source, claims jwt
 		x5t, _ := t.Header["x5t"].(string)
 		id := KeyID(kid, x5t)
 		if id == "" {
-			return nil, errors.New("the token header has no kid")
+			keyErr = errNoKeyID
+			return nil, keyErr
 		}
 		k, err := v.Keys.Key(ctx, id, src)
 		if err != nil {
@@ -124,6 +127,8 @@ func (v *Verifier) parse(ctx context.Context, raw string, src Source, claims jwt
 	switch {
 	case keyErr == errGraphToken:
 		return "", refuse("a Microsoft Graph token (its header carries a nonce): it is for Graph only", nil)
+	case keyErr == errNoKeyID:
+		return "", refuse("the token header names no signing key (kid or x5t)", nil)
 	case errors.Is(keyErr, ErrProviderUnavailable):
 		return "", keyErr
 	case errors.Is(keyErr, ErrUnknownKey):
