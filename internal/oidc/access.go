@@ -3,6 +3,7 @@ package oidc
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -196,6 +197,29 @@ func (v *AccessVerifier) verifyAccess(ctx context.Context, raw string) (*AccessC
 		return nil, refuse("the token grants no permission (neither scp nor roles): grant the client a delegated scope or an app role of this API", nil)
 	}
 	return &c, nil
+}
+
+// V1Issuer is the issuer of the v1.0 access tokens of the tenant (or
+// tenant template) whose v2.0 issuer is v2Issuer
+// (https://<authority host>/<tenant>/v2.0): the same tenant segment on
+// the cloud's v1.0 token service. "" when v2Issuer has no tenant.
+func V1Issuer(v2Issuer string) string {
+	u, err := url.Parse(v2Issuer)
+	if err != nil {
+		return ""
+	}
+	seg, _, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+	if seg == "" {
+		return ""
+	}
+	switch strings.ToLower(u.Hostname()) {
+	case "login.microsoftonline.us":
+		return "https://login.microsoftonline.us/" + seg + "/"
+	case "login.chinacloudapi.cn", "login.partner.microsoftonline.cn":
+		return "https://sts.chinacloudapi.cn/" + seg + "/"
+	}
+	// The public cloud, and emulators, which issue v1.0 tokens as it does.
+	return "https://sts.windows.net/" + seg + "/"
 }
 
 func (v *AccessVerifier) audienceOK(aud string, v1 bool) bool {

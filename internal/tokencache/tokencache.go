@@ -72,6 +72,7 @@ type Cache struct {
 	app     confidential.Client
 	appErr  error
 	newApp  func(cache.ExportReplace) (confidential.Client, error)
+	obo     oboClients
 }
 
 // New makes a Cache.
