@@ -114,13 +114,24 @@ func (a *Auth) RequireAppRole(role string, next http.Handler) http.Handler {
 // RequireScopeOrAppRole admits a user's token that holds scope, or an
 // app-only token that holds role (through the hierarchy): the usual rule
 // of an API called both by users' clients and by daemons. An empty
-// scope or role admits none of that kind.
+// scope (or role) admits no user (or app), unless both are empty, which
+// is RequireAccessToken.
 func (a *Auth) RequireScopeOrAppRole(scope, role string, next http.Handler) http.Handler {
 	return a.requireToken(scope, role, next)
 }
 
+// RequireAccessToken admits any valid access token for this API, and
+// leaves the decision to next (UserFrom names the caller): for an API
+// that keeps its own access list. With APIConfig's
+// AllowTokensWithoutPermissions, tokens without scp or roles are valid
+// too; without it they get 401.
+func (a *Auth) RequireAccessToken(next http.Handler) http.Handler {
+	return a.requireToken("", "", next)
+}
+
 // requireToken: a user's token needs scope (or, with no scope asked and
-// a role asked, the role); an app-only token needs role.
+// a role asked, the role); an app-only token needs role; with neither
+// asked, any valid token passes.
 func (a *Auth) requireToken(scope, role string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, problem := bearerToken(r)
@@ -166,6 +177,9 @@ func (a *Auth) requireToken(scope, role string, next http.Handler) http.Handler 
 
 // permitted applies requireToken's rule; want is what was missing.
 func permitted(c *oidc.AccessClaims, u *User, scope, role string) (want string, ok bool) {
+	if scope == "" && role == "" {
+		return "", true
+	}
 	if u.IsApp || scope == "" {
 		if role == "" {
 			return scope, false

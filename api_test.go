@@ -68,6 +68,7 @@ func apiServer(t testing.TB, srv *entratest.Server, cfg entraweb.Config) (*entra
 	mux.Handle("/read", auth.RequireScope("access_as_user", who))
 	mux.Handle("/admin", auth.RequireAppRole("DemoApp.Admin", who))
 	mux.Handle("/write", auth.RequireScopeOrAppRole("access_as_user", "DemoApp.Write", who))
+	mux.Handle("/any", auth.RequireAccessToken(who))
 	graphMe := func(scope string) http.Handler {
 		return auth.RequireScopeOrAppRole("access_as_user", "DemoApp.Write", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			tok, err := auth.OnBehalfOf(r, scope)
@@ -324,17 +325,30 @@ func TestAPIAudiences(t *testing.T) {
 	}
 }
 
-// TestAPIOwnAccessList: AllowTokensWithoutPermissions admits a token
-// without scp or roles to RequireAppRole("") style checks only where the
-// API asked for nothing: here, a role check still refuses it.
+// TestAPIOwnAccessList: with AllowTokensWithoutPermissions, a token
+// without scp or roles reaches RequireAccessToken's handler (which keeps
+// its own list), while a scope or role check still refuses it; without
+// the option it is refused outright.
 func TestAPIOwnAccessList(t *testing.T) {
 	srv := entratest.NewServer(t, &entratest.Options{Config: apiWorld()})
-	cfg := apiConfig(srv)
-	cfg.API.AllowTokensWithoutPermissions = true
-	_, base := apiServer(t, srv, cfg)
 	idle := daemonToken(t, srv, idleDaemonID, "api://"+entratest.DemoClientID+"/.default")
-	if got := callAPI(t, base+"/write", "Bearer "+idle); got.status != 403 || got.body["error"] != "insufficient_scope" {
-		t.Fatalf("%d %v", got.status, got.body)
+	for _, tt := range []struct {
+		allow       bool
+		path        string
+		status      int
+		errorString string
+	}{
+		{true, "/any", 200, ""},
+		{true, "/write", 403, "insufficient_scope"},
+		{false, "/any", 401, "invalid_token"},
+	} {
+		cfg := apiConfig(srv)
+		cfg.API.AllowTokensWithoutPermissions = tt.allow
+		_, base := apiServer(t, srv, cfg)
+		got := callAPI(t, base+tt.path, "Bearer "+idle)
+		if got.status != tt.status || (tt.errorString != "" && got.body["error"] != tt.errorString) || (tt.status == 200 && got.body["oid"] == "") {
+			t.Errorf("allow=%v %s: %d %v", tt.allow, tt.path, got.status, got.body)
+		}
 	}
 }
 
