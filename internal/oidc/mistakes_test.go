@@ -153,7 +153,7 @@ func TestMistakeIssuerTemplateWithoutTIDCheck(t *testing.T) {
 func TestV1Issuer(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://login.microsoftonline.com/" + localTenant + "/v2.0": "https://sts.windows.net/" + localTenant + "/",
-		"https://login.microsoftonline.com/{tenantid}/v2.0":         "https://sts.windows.net/{tenantid}/",
+		"https://login.microsoftonline.com/{tenantid}/v2.0":          "https://sts.windows.net/{tenantid}/",
 		"https://login.microsoftonline.us/" + localTenant + "/v2.0":  "https://login.microsoftonline.us/" + localTenant + "/",
 		"https://login.chinacloudapi.cn/" + localTenant + "/v2.0":    "https://sts.chinacloudapi.cn/" + localTenant + "/",
 		"https://127.0.0.1:8443/" + localTenant + "/v2.0":            "https://sts.windows.net/" + localTenant + "/",
