@@ -18,10 +18,6 @@ func mistakeEmulator(t *testing.T, v1 bool) (*entratest.Server, *AccessVerifier)
 	return srv, newAccessVerifier(srv, entratest.DemoTenantID, time.Now)
 }
 
-func daemonAPIToken(t *testing.T, srv *entratest.Server) string {
-	return appToken(t, srv, daemonID, daemonSecret, "api://"+entratest.DemoClientID+"/.default")
-}
-
 var rs256 = map[string]any{"alg": "RS256", "typ": "JWT", "kid": "k1"}
 
 func TestMistakeAlgNone(t *testing.T) {
