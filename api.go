@@ -149,7 +149,7 @@ func (a *Auth) requireToken(scope, role string, next http.Handler) http.Handler 
 			var te *oidc.TokenError
 			if errors.As(err, &te) {
 				a.log.Info("entraweb: bearer token refused", "reason", te.Reason)
-				msg := "The access token was refused: it is " + te.Reason + "."
+				msg := "The access token was refused: " + te.Reason + "."
 				a.apiAnswer(w, http.StatusUnauthorized, bearerChallenge("invalid_token", te.Reason, ""), "invalid_token", msg)
 				return
 			}
@@ -264,5 +264,7 @@ func (a *Auth) apiAnswer(w http.ResponseWriter, status int, challenge, code, msg
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"error": code, "message": msg})
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // the body is JSON, never HTML: keep <token> legible
+	enc.Encode(map[string]string{"error": code, "message": msg})
 }
