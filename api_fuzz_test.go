@@ -37,7 +37,11 @@ func FuzzBearer(f *testing.F) {
 			reason = err.Error() + reason
 		}
 		ch := bearerChallenge("invalid_token", reason, reason)
-		if !strings.HasPrefix(ch, `Bearer error="invalid_token", error_description="`) || strings.Count(ch, `"`) != 6 {
+		quotes := 4 // error and error_description
+		if reason != "" {
+			quotes += 2 // scope
+		}
+		if !strings.HasPrefix(ch, `Bearer error="invalid_token", error_description="`) || strings.Count(ch, `"`) != quotes {
 			t.Fatalf("challenge %q", ch)
 		}
 		for i := 0; i < len(ch); i++ {
