@@ -148,7 +148,7 @@ func (v *AccessVerifier) verifyAccess(ctx context.Context, raw string) (*AccessC
 	}
 	for _, a := range c.Audience {
 		if strings.EqualFold(a, GraphAppID) || strings.EqualFold(strings.TrimSuffix(a, "/"), GraphResource) {
-			return nil, refuse("a Microsoft Graph token (audience "+a+"): it is for Graph, not for this API; ask Entra ID for a token with this API's scope (api://<client id>/<scope>)", nil)
+			return nil, refuse("a Microsoft Graph token (audience "+clip(a)+"): it is for Graph, not for this API; ask Entra ID for a token with this API's scope (api://<client id>/<scope>)", nil)
 		}
 	}
 	switch {
@@ -176,10 +176,10 @@ func (v *AccessVerifier) verifyAccess(ctx context.Context, raw string) (*AccessC
 		}
 		v1 = true
 	default:
-		return nil, refuse(fmt.Sprintf("token version %q (1.0 or 2.0 expected)", c.Version), nil)
+		return nil, refuse(fmt.Sprintf("token version %q (1.0 or 2.0 expected)", clip(c.Version)), nil)
 	}
 	if !v.audienceOK(c.Audience[0], v1) {
-		return nil, refuse(fmt.Sprintf("audience %q is not this API (%s)", c.Audience[0], v.audienceText(v1)), nil)
+		return nil, refuse(fmt.Sprintf("audience %q is not this API (%s)", clip(c.Audience[0]), v.audienceText(v1)), nil)
 	}
 	want := v.Issuer
 	if v1 {
@@ -240,4 +240,13 @@ func (v *AccessVerifier) audienceText(v1 bool) string {
 		return "a v1.0 token must be for api://" + v.ClientID
 	}
 	return "a v2.0 token must be for " + v.ClientID
+}
+
+// clip shortens a claim value quoted in a refusal: reasons go into logs
+// and WWW-Authenticate headers, and the claims are the sender's to choose.
+func clip(s string) string {
+	if len(s) > 100 {
+		return s[:100] + "..."
+	}
+	return s
 }

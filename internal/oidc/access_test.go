@@ -469,3 +469,21 @@ func ExampleKeyID() {
 	fmt.Println(KeyID("k1", "t1"), KeyID("", "t1"), KeyID("", "") == "")
 	// Output: k1 x5t:t1 true
 }
+
+// TestRefusalsClipClaims: a claim quoted in a refusal is clipped, so a
+// sender cannot make the log line or the WWW-Authenticate header huge.
+func TestRefusalsClipClaims(t *testing.T) {
+	li := newLocalIssuer(t, "")
+	v := li.verifier("https://login.example/"+localTenant+"/v2.0", time.Now)
+	for _, claim := range []string{"iss", "aud", "ver"} {
+		c := li.claims(time.Now())
+		c[claim] = strings.Repeat("x", 8000)
+		_, err := v.VerifyAccessToken(context.Background(), li.sign(map[string]any{"alg": "RS256", "kid": "k1"}, c))
+		if err == nil {
+			t.Fatalf("%s of 8000 bytes accepted", claim)
+		}
+		if n := len(err.Error()); n > 400 {
+			t.Errorf("%s: a refusal of %d bytes: %.100v", claim, n, err)
+		}
+	}
+}

@@ -159,7 +159,7 @@ func (v *Verifier) parse(ctx context.Context, raw string, src Source, claims jwt
 func (v *Verifier) checkIssuer(iss, tid, want, keyIssuer string, v1 bool) error {
 	want = strings.ReplaceAll(want, TenantPlaceholder, tid)
 	if iss != want {
-		return refuse(fmt.Sprintf("issuer %q is not %q", iss, want), nil)
+		return refuse(fmt.Sprintf("issuer %q is not %q", clip(iss), clip(want)), nil)
 	}
 	if keyIssuer != "" {
 		ki := strings.ReplaceAll(keyIssuer, TenantPlaceholder, tid)
@@ -194,7 +194,7 @@ func (v *Verifier) VerifyIDToken(ctx context.Context, raw, nonce string) (*IDCla
 	case c.TenantID == "":
 		return nil, refuse("missing tid claim", nil)
 	case c.Version != "2.0":
-		return nil, refuse(fmt.Sprintf("token version %q (a v2.0 ID token is expected)", c.Version), nil)
+		return nil, refuse(fmt.Sprintf("token version %q (a v2.0 ID token is expected)", clip(c.Version)), nil)
 	case len(c.Audience) != 1:
 		return nil, refuse("the token has more than one audience", nil)
 	}
