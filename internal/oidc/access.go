@@ -10,11 +10,23 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Microsoft Graph's audiences: its application id and its resource URI.
-const (
-	GraphAppID    = "00000003-0000-0000-c000-000000000000"
-	GraphResource = "https://graph.microsoft.com"
-)
+// GraphAppID is Microsoft Graph's application id, the aud of the v1.0
+// tokens Entra issues for it.
+const GraphAppID = "00000003-0000-0000-c000-000000000000"
+
+// graphAudiences are Microsoft Graph's resource URIs in each cloud: a
+// token with one of them as aud is Graph's, whoever sent it.
+var graphAudiences = []string{"https://graph.microsoft.com", "https://graph.microsoft.us",
+	"https://dod-graph.microsoft.us", "https://microsoftgraph.chinacloudapi.cn"}
+
+// isGraphAudience reports whether aud names Microsoft Graph.
+func isGraphAudience(aud string) bool {
+	if strings.EqualFold(aud, GraphAppID) {
+		return true
+	}
+	aud = strings.TrimSuffix(aud, "/")
+	return slices.ContainsFunc(graphAudiences, func(g string) bool { return strings.EqualFold(g, aud) })
+}
 
 // AccessClaims are the claims of an access token for the app's own API.
 type AccessClaims struct {
@@ -147,7 +159,7 @@ func (v *AccessVerifier) verifyAccess(ctx context.Context, raw string) (*AccessC
 		return nil, err
 	}
 	for _, a := range c.Audience {
-		if strings.EqualFold(a, GraphAppID) || strings.EqualFold(strings.TrimSuffix(a, "/"), GraphResource) {
+		if isGraphAudience(a) {
 			return nil, refuse("a Microsoft Graph token (audience "+clip(a)+"): it is for Graph, not for this API; ask Entra ID for a token with this API's scope (api://<client id>/<scope>)", nil)
 		}
 	}

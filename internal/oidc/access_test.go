@@ -487,3 +487,15 @@ func TestRefusalsClipClaims(t *testing.T) {
 		}
 	}
 }
+
+func TestIsGraphAudience(t *testing.T) {
+	for aud, want := range map[string]bool{
+		GraphAppID: true, "https://graph.microsoft.com": true, "https://GRAPH.microsoft.com/": true,
+		"https://microsoftgraph.chinacloudapi.cn": true, "https://graph.microsoft.us": true,
+		entratest.DemoClientID: false, "api://" + GraphAppID: false, "https://graph.microsoft.com.evil": false,
+	} {
+		if got := isGraphAudience(aud); got != want {
+			t.Errorf("isGraphAudience(%q) = %v", aud, got)
+		}
+	}
+}
