@@ -424,3 +424,34 @@ func TestOnBehalfOfClaimsChallenge(t *testing.T) {
 		})
 	}
 }
+
+// TestAPIUnavailableAndMisuse: keys that cannot be fetched give 503 (not
+// "invalid token"); OnBehalfOf outside the API middleware is the API's
+// bug: 500; the provider down during on-behalf-of: 503.
+func TestAPIUnavailableAndMisuse(t *testing.T) {
+	srv := entratest.NewServer(t, &entratest.Options{Config: apiWorld()})
+	auth, base := apiServer(t, srv, apiConfig(srv))
+	alice := userAPITokens(t, srv, entratest.DemoTenantID, "alice@contoso.onmicrosoft.com", apiScope, "")["access_token"]
+
+	srv.FaultNextAccessTokens(entratest.FaultUnknownKID, 1)
+	rotated := userAPITokens(t, srv, entratest.DemoTenantID, "bob@contoso.onmicrosoft.com", apiScope, "")["access_token"]
+	srv.SetOutage(entratest.Outage503)
+	got := callAPI(t, base+"/read", "Bearer "+rotated)
+	if got.status != 503 || got.body["error"] != "temporarily_unavailable" {
+		t.Errorf("keys unavailable: %d %v", got.status, got.body)
+	}
+	got = callAPI(t, base+"/me", "Bearer "+alice)
+	srv.SetOutage(entratest.OutageNone)
+	if got.status != 503 || got.body["error"] != "temporarily_unavailable" {
+		t.Errorf("provider down during on-behalf-of: %d %v", got.status, got.body)
+	}
+
+	outside := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := auth.OnBehalfOf(r, "User.Read")
+		auth.APIChallenge(w, r, err)
+	}))
+	defer outside.Close()
+	if got := callAPI(t, outside.URL, "Bearer "+alice); got.status != 500 || got.body["error"] != "server_error" {
+		t.Errorf("OnBehalfOf outside the middleware: %d %v", got.status, got.body)
+	}
+}

@@ -499,3 +499,27 @@ func TestIsGraphAudience(t *testing.T) {
 		}
 	}
 }
+
+// TestAccessClaimsHelpers: IsApp falls back to the token's shape where
+// idtyp is not configured; Client is azp or appid; capabilities compare
+// case-insensitively.
+func TestAccessClaimsHelpers(t *testing.T) {
+	for _, tt := range []struct {
+		c    AccessClaims
+		app  bool
+		cli  string
+		cap1 bool
+	}{
+		{AccessClaims{IDType: "app", AZP: "a"}, true, "a", false},
+		{AccessClaims{IDType: "user", AppID: "b", ClientCapabilities: []string{"CP1"}}, false, "b", true},
+		{AccessClaims{ObjectID: "o", Roles: []string{"R"}}, true, "", false}, // no idtyp, no scp, sub == oid
+		{AccessClaims{ObjectID: "o", Scope: "s"}, false, "", false},
+	} {
+		if tt.c.Subject == "" && tt.c.ObjectID == "o" && tt.c.Scope == "" {
+			tt.c.Subject = "o"
+		}
+		if tt.c.IsApp() != tt.app || tt.c.Client() != tt.cli || tt.c.HasCapability("cp1") != tt.cap1 {
+			t.Errorf("%+v: IsApp %v Client %q cp1 %v", tt.c, tt.c.IsApp(), tt.c.Client(), tt.c.HasCapability("cp1"))
+		}
+	}
+}
