@@ -223,7 +223,7 @@ func TestRequireScopeAndAppRole(t *testing.T) {
 		{"daemon on combined", "/write", "Bearer " + daemon, 200, "", `"app":true`},
 		{"daemon without role", "/admin", "Bearer " + daemon, 403, `scope="DemoApp.Admin"`, "DemoApp.Admin"},
 		{"daemon without permissions", "/write", "Bearer " + idle, 401, `error="invalid_token", error_description="the token grants no permission`, "neither scp nor roles"},
-		{"graph token", "/read", "Bearer " + graph, 401, "Microsoft Graph", "for Graph"},
+		{"graph token", "/read", "Bearer " + graph, 401, "Microsoft Graph", "not for this"},
 		{"id token", "/read", "Bearer " + alice["id_token"], 401, "an ID token", "an ID token"},
 	}
 	for _, tt := range tests {

@@ -126,7 +126,7 @@ func (v *Verifier) parse(ctx context.Context, raw string, src Source, claims jwt
 	})
 	switch {
 	case keyErr == errGraphToken:
-		return "", refuse("a Microsoft Graph token (its header carries a nonce): it is for Graph only", nil)
+		return "", refuse("a Microsoft Graph token (its header carries a nonce): it is for Graph, not for this app; ask Entra ID for a token with this API's scope", nil)
 	case keyErr == errNoKeyID:
 		return "", refuse("the token header names no signing key (kid or x5t)", nil)
 	case errors.Is(keyErr, ErrProviderUnavailable):
