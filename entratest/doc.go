@@ -134,7 +134,8 @@
 // Tokens are RS256 with a kid: v2.0 ID tokens with the platform's claims
 // (oid, tid, sub, preferred_username, name, nonce, sid, roles, groups or
 // the overage claims), Graph access tokens in the v1.0 shape with Graph's
-// audience and a nonce in the header (as the platform marks them), access tokens for an app's own API with scp and roles, and
+// audience and a nonce in the header whose hash the signature covers (as
+// the platform makes them: only Graph can verify them), access tokens for an app's own API with scp and roles, and
 // client_info when asked for. Authorization codes are single use (a replay
 // revokes the tokens issued from the code) and live 10 minutes; refresh
 // tokens rotate and can be revoked (RevokeUser). Pending sign-ins,

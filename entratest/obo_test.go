@@ -1,6 +1,10 @@
 package entratest_test
 
 import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
@@ -51,6 +55,18 @@ func TestOnBehalfOfGrant(t *testing.T) {
 	h, gc := emuClaims(t, gt)
 	if gc["aud"] != entratest.GraphAppID || gc["oid"] != ac["oid"] || h["nonce"] == nil {
 		t.Errorf("Graph token %v %v", h, gc)
+	}
+	// Its signature covers the hashed nonce, so only Graph's way of
+	// checking it succeeds, as with the real platform.
+	parts := strings.Split(gt, ".")
+	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
+	keys := e.jwks(t)
+	if rsa.VerifyPKCS1v15(keys[h["kid"].(string)], crypto.SHA256, sum[:], sig) == nil {
+		t.Error("a Graph token verifies without swapping its nonce")
+	}
+	if err := emuVerify(gt, keys); err != nil {
+		t.Errorf("with the nonce swapped: %v", err)
 	}
 	code, _, me := e.getJSON(t, e.srv.GraphURL()+"/v1.0/me", http.Header{"Authorization": {"Bearer " + gt}})
 	if code != http.StatusOK || me["displayName"] != "Alice Admin" {

@@ -280,12 +280,21 @@ func (s *Server) accessToken(g *grant, now time.Time, life time.Duration) (strin
 	if len(g.cc) > 0 {
 		c["xms_cc"] = g.cc
 	}
+	// Graph's tokens carry a nonce in the header, hashed into the
+	// signature (graphnonce.go): an API that receives one knows it is
+	// not its own.
 	var header map[string]any
+	nonce := ""
 	if graph {
-		// Graph's tokens carry a nonce in the header (the real platform
-		// hashes it into the signature, so that only Graph can verify
-		// them): an API that receives one knows it is not its own.
-		header = map[string]any{"nonce": randomID(32)}
+		nonce = randomID(32)
+		header = map[string]any{"nonce": hashedNonce(nonce)}
+	}
+	sign := func() (string, error) {
+		tok, err := s.spoil(c, header, s.takeAccessFault(), now)
+		if err != nil || nonce == "" {
+			return tok, err
+		}
+		return withRawNonce(tok, nonce), nil
 	}
 	if g.user == nil {
 		c["oid"] = g.client.sp
@@ -294,7 +303,7 @@ func (s *Server) accessToken(g *grant, now time.Time, life time.Duration) (strin
 		if len(g.scp) > 0 {
 			c["roles"] = g.scp
 		}
-		return s.spoil(c, header, s.takeAccessFault(), now)
+		return sign()
 	}
 	u := g.user
 	c["oid"] = u.ObjectID
@@ -328,7 +337,7 @@ func (s *Server) accessToken(g *grant, now time.Time, life time.Duration) (strin
 			s.groupClaims(c, u)
 		}
 	}
-	return s.spoil(c, header, s.takeAccessFault(), now)
+	return sign()
 }
 
 // verifyOwnToken checks a token this emulator signed (Graph's view of the
@@ -347,6 +356,7 @@ func (s *Server) verifyOwnToken(tok, aud string) (*jwtParts, bool) {
 		}
 	}
 	s.mu.Unlock()
+	p.signing = p.signedForm() // Graph's tokens sign a hashed nonce
 	if pub == nil || p.verifyRSA(pub) != nil {
 		return nil, false
 	}
