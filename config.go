@@ -95,6 +95,10 @@ type Config struct {
 
 	Session SessionConfig
 
+	// API configures the protection of the app's JSON API with Entra
+	// access tokens (RequireScope, RequireAppRole).
+	API APIConfig
+
 	// Environment is the app's environment name, as ASP.NET Core names it
 	// (Development, Staging, Production). LoadConfig sets it from
 	// ENTRAWEB_ENVIRONMENT, ASPNETCORE_ENVIRONMENT or DOTNET_ENVIRONMENT.

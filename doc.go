@@ -97,6 +97,24 @@
 // AppToken and AppClient do the same with the app's own tokens (client
 // credentials). Sign-out deletes the user's tokens with the session.
 //
+// # JSON APIs
+//
+// RequireScope, RequireAppRole, RequireScopeOrAppRole and
+// RequireAccessToken protect an API with the Entra access tokens its
+// clients send as "Authorization: Bearer", validated with the keys and
+// issuer rules of sign-in; the caller is in UserFrom (User.IsApp for
+// app-only tokens), and refusals are RFC 6750 challenges with JSON
+// bodies. OnBehalfOf gets a token of another API for the calling user,
+// and APIChallenge answers its errors in a form the client can act on:
+//
+//	mux.Handle("/api/me", auth.RequireScope("access_as_user", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+//		tok, err := auth.OnBehalfOf(r, "User.Read")
+//		if auth.APIChallenge(w, r, err) {
+//			return
+//		}
+//		// call Graph with tok
+//	})))
+//
 // # Sessions
 //
 // The browser holds only a cookie with a random session id. It is HttpOnly

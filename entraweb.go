@@ -30,6 +30,7 @@ type Auth struct {
 	tokens   *tokencache.Cache
 	users    userCache
 	verifier *oidc.Verifier
+	api      apiState // bearer tokens for the app's API (api.go)
 
 	authorizeURL  string
 	endSessionURL string

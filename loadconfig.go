@@ -170,8 +170,8 @@ var ignoredAzureAdKeys = []string{
 	"UseFastUnboundedCache", "PartitionAppTokenCacheByAudience", "LegacyCacheCompatibilityEnabled",
 	"EnableCacheSynchronization", "AzureRegion", "ClientName", "ClientVersion", "LogLevel",
 	"EnablePiiLogging", "IsDefaultPlatformLoggingEnabled", "KerberosServicePrincipalName", "TicketContainer",
-	// Token decryption and other web API settings.
-	"TokenDecryptionCertificates", "TokenDecryptionCredentials", "AllowWebApiToBeAuthorizedByACL", "Audience", "Audiences",
+	// Token decryption (Entra encrypts no token entraweb is sent).
+	"TokenDecryptionCertificates", "TokenDecryptionCredentials",
 	// ASP.NET Core's OpenID Connect handler: entraweb always uses the
 	// code flow with PKCE, its own paths and its own validation.
 	"WithSpaAuthCode", "ResetPasswordPath", "ErrorPath", "ExtraQueryParameters", "MetadataAddress",
@@ -228,6 +228,20 @@ func decodeSettings(root appsettings.Tree, env map[string]string) (Config, error
 				d.List(key, v, func(key string, v any) { credentialEntry(d, env, key, v, &cfg, false) })
 			},
 			"Authority": d.Str(&authority),
+			// Web API settings (APIConfig).
+			"Audience": func(key string, v any) {
+				var aud string
+				d.Str(&aud)(key, v)
+				if aud != "" {
+					cfg.API.Audiences = append(cfg.API.Audiences, aud)
+				}
+			},
+			"Audiences": func(key string, v any) {
+				var auds []string
+				d.Strs(&auds)(key, v)
+				cfg.API.Audiences = append(cfg.API.Audiences, auds...)
+			},
+			"AllowWebApiToBeAuthorizedByACL": d.Bool(&cfg.API.AllowTokensWithoutPermissions),
 			"ClientCertificates": func(key string, v any) {
 				d.List(key, v, func(key string, v any) { credentialEntry(d, env, key, v, &cfg, true) })
 			},

@@ -37,6 +37,11 @@ type User struct {
 	Groups        []string  `json:"groups"`
 	GroupsOverage bool      `json:"groups_overage,omitempty"`
 	SignedInAt    time.Time `json:"signed_in_at"`
+	// IsApp is set for the caller of an API whose access token is
+	// app-only (client credentials: a daemon, no user): ObjectID is then
+	// the calling app's service principal and Roles its application
+	// permissions. Web sign-ins never set it.
+	IsApp bool `json:"is_app,omitempty"`
 
 	// tokens names the token cache partition of the session this user
 	// came from: each session has its own.

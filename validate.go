@@ -31,6 +31,7 @@ func (c Config) validate() (*settings, error) {
 	c.validateOrigin(s, &p)
 	c.validateRoles(s, &p)
 	c.validateSession(s, &p)
+	c.validateAPI(&p)
 	return s, errors.Join(p...)
 }
 

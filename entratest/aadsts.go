@@ -13,6 +13,7 @@ import (
 var aadCodes = map[int]struct{ oauth, message string }{
 	16000:   {"interaction_required", "The user account signed in does not match the login_hint; interaction is needed."},
 	50011:   {"invalid_request", "The redirect URI specified in the request does not match the redirect URIs configured for the application."},
+	50013:   {"invalid_grant", "Assertion failed signature validation."},
 	50020:   {"invalid_request", "User account from identity provider does not exist in tenant and cannot access the application in that tenant."},
 	50034:   {"invalid_request", "The user account does not exist in this directory."},
 	50049:   {"invalid_instance", "Unknown or invalid instance."},

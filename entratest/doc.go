@@ -81,7 +81,7 @@
 //	GET  /v2.0/.well-known/openid-configuration  discovery ({tenantid} issuer template for organizations and common)
 //	GET  /discovery/v2.0/keys                    JWKS
 //	GET  /oauth2/v2.0/authorize                  code flow: state, nonce, PKCE, prompt, login_hint, response_mode query, fragment or form_post
-//	POST /oauth2/v2.0/token                      authorization_code, refresh_token, client_credentials; claims (acrs)
+//	POST /oauth2/v2.0/token                      authorization_code, refresh_token, client_credentials, on-behalf-of (jwt-bearer); claims (acrs, xms_cc)
 //	GET  /oauth2/v2.0/logout                     ends the SSO session; front-channel logout; post_logout_redirect_uri
 //
 // and at the root: GET /common/discovery/instance (MSAL's instance
@@ -137,7 +137,8 @@
 // Tokens are RS256 with a kid: v2.0 ID tokens with the platform's claims
 // (oid, tid, sub, preferred_username, name, nonce, sid, roles, groups or
 // the overage claims), Graph access tokens in the v1.0 shape with Graph's
-// audience, access tokens for an app's own API with scp and roles, and
+// audience and a nonce in the header whose hash the signature covers (as
+// the platform makes them: only Graph can verify them), access tokens for an app's own API with scp and roles, and
 // client_info when asked for. Authorization codes are single use (a replay
 // revokes the tokens issued from the code) and live 10 minutes; refresh
 // tokens rotate and can be revoked (RevokeUser). Pending sign-ins,
@@ -148,7 +149,8 @@
 //
 // FaultNextIDTokens spoils the next ID tokens (expired, not yet valid, bad
 // signature, unsigned, HMAC-signed with the public key, unknown kid, wrong
-// aud, iss or nonce, missing claims); RotateKeys and RetireOldKeys rotate
+// aud, iss or nonce, missing claims); FaultNextAccessTokens does the same
+// to access tokens; RotateKeys and RetireOldKeys rotate
 // the signing key; SetLatency, FailNext and SetOutage make endpoints slow,
 // failing or unreachable; FailNextSignIn ends the next sign-in with an
 // AADSTS error; RequireAuthContext makes Graph send claims challenges;
@@ -161,13 +163,14 @@
 //
 //	16000    interaction_required   prompt=none with a login_hint of another user
 //	50011    (error page)           redirect URI not registered
+//	50013    invalid_grant          on-behalf-of with an assertion that is invalid, expired, for another API or app-only
 //	50020    (error page)           user of another tenant and a single-tenant app
 //	50034    (sign-in page)         unknown username; invalid_grant at the token endpoint
 //	50049    invalid_instance       instance discovery for a host other than the emulator's
 //	50057    (error page)           account disabled
 //	50058    login_required         prompt=none without a session
 //	50059    invalid_request        client credentials on organizations or common
-//	50076    interaction_required   (only through FailNextSignIn) MFA required
+//	50076    interaction_required   (through FailNextSignIn) MFA required; on-behalf-of when claims ask for an acrs the user's token lacks (with the claims)
 //	50105    (error page)           assignment required and the user holds no app role
 //	50126    (sign-in page)         wrong password
 //	50148    invalid_grant          PKCE code_verifier missing or wrong

@@ -80,6 +80,8 @@ const (
 type faultState struct {
 	idFault      TokenFault
 	idFaultLeft  int
+	atFault      TokenFault // see FaultNextAccessTokens
+	atFaultLeft  int
 	latency      time.Duration
 	outage       Outage
 	failStatus   [numEndpoints]int

@@ -57,6 +57,8 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		resp, e = s.redeemRefresh(wd, a, client, acr, form)
 	case "client_credentials":
 		resp, e = s.clientCredentials(wd, a, client, acr, form)
+	case grantJWTBearer:
+		resp, e = s.onBehalfOf(wd, a, client, acr, form)
 	default:
 		e = newErr(http.StatusBadRequest, 70003, "The grant type '"+clip(gt)+"' is not supported by the emulator.")
 	}
@@ -124,7 +126,7 @@ func (s *Server) redeemCode(wd *world, a authority, client *appRef, acr string, 
 	// The authentication contexts asked for at authorize travel with the
 	// code; the redemption may ask for more.
 	acrs := mergeACRS(c.acrs, requestedACRS(f.Get("claims")))
-	return s.userGrant(wd, client, acr, u, scope, c.nonce, c.sid, c.authTime, c.family, s.revocationGen(u.ObjectID), f.Get("client_info") == "1", acrs)
+	return s.userGrant(wd, client, acr, u, scope, c.nonce, c.sid, c.authTime, c.family, s.revocationGen(u.ObjectID), f.Get("client_info") == "1", acrs, requestedCapabilities(f.Get("claims")))
 }
 
 func checkPKCE(c *authCode, verifier string) *aadError {
@@ -177,11 +179,11 @@ func (s *Server) redeemRefresh(wd *world, a authority, client *appRef, acr strin
 	if strings.TrimSpace(scope) == "" {
 		return nil, newErr(http.StatusBadRequest, 900144, "The request body must contain the following parameter: 'scope'.")
 	}
-	return s.userGrant(wd, client, acr, u, scope, "", st.SID, st.AuthTime, st.Family, st.Gen, f.Get("client_info") == "1", requestedACRS(f.Get("claims")))
+	return s.userGrant(wd, client, acr, u, scope, "", st.SID, st.AuthTime, st.Family, st.Gen, f.Get("client_info") == "1", requestedACRS(f.Get("claims")), requestedCapabilities(f.Get("claims")))
 }
 
 // userGrant issues the tokens of a delegated grant, checking consent.
-func (s *Server) userGrant(wd *world, client *appRef, acr string, u *userRef, scope, nonce, sid string, authTime int64, family string, gen int64, clientInfo bool, acrs []string) (map[string]any, *aadError) {
+func (s *Server) userGrant(wd *world, client *appRef, acr string, u *userRef, scope, nonce, sid string, authTime int64, family string, gen int64, clientInfo bool, acrs, cc []string) (map[string]any, *aadError) {
 	sr, e := wd.parseScopes(scope)
 	if e != nil {
 		return nil, e
@@ -191,7 +193,7 @@ func (s *Server) userGrant(wd *world, client *appRef, acr string, u *userRef, sc
 		return nil, &aadError{code: 65001, suberror: "consent_required",
 			detail: "The user or administrator has not consented to use the application with ID '" + client.ClientID + "' named '" + client.DisplayName + "'. Send an interactive authorization request for this user and resource."}
 	}
-	g := &grant{client: client, user: u, tenant: u.tenant, scopes: sr, scp: scp, nonce: nonce, sid: sid, authTime: authTime, family: family, acr: acr, gen: gen, acrs: acrs}
+	g := &grant{client: client, user: u, tenant: u.tenant, scopes: sr, scp: scp, nonce: nonce, sid: sid, authTime: authTime, family: family, acr: acr, gen: gen, acrs: acrs, cc: cc}
 	resp, err := s.tokenResponse(g, clientInfo)
 	if err != nil {
 		return nil, &aadError{status: http.StatusInternalServerError, code: 90033, detail: "Signing failed."}

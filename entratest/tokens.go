@@ -26,6 +26,7 @@ type grant struct {
 	acr      string   // how the client authenticated: "0" public, "1" secret, "2" certificate
 	gen      int64    // the user's revocation count the grant stems from
 	acrs     []string // authentication contexts a claims request asked for
+	cc       []string // client capabilities a claims request declared (xms_cc)
 }
 
 // refreshState is what a refresh token carries, sealed.
@@ -102,8 +103,20 @@ func (s *Server) currentKey() *signingKey {
 }
 
 func (s *Server) sign(claims map[string]any) (string, error) {
+	return s.signWith(claims, nil)
+}
+
+// signWith signs claims with the current key, with extra header fields.
+func (s *Server) signWith(claims, extra map[string]any) (string, error) {
 	k := s.currentKey()
-	return encodeJWT(map[string]any{"typ": "JWT", "alg": "RS256", "kid": k.kid, "x5t": k.kid}, claims, k.priv)
+	return encodeJWT(withHeader(map[string]any{"typ": "JWT", "alg": "RS256", "kid": k.kid, "x5t": k.kid}, extra), claims, k.priv)
+}
+
+func withHeader(h, extra map[string]any) map[string]any {
+	for k, v := range extra {
+		h[k] = v
+	}
+	return h
 }
 
 // rolesFor lists the values of app's roles assigned to the user.
@@ -170,11 +183,12 @@ func (s *Server) idToken(g *grant, now time.Time) (string, error) {
 	if g.client.GroupsClaim {
 		s.groupClaims(c, u)
 	}
-	return s.spoilIDToken(c, s.takeIDFault(), now)
+	return s.spoil(c, nil, s.takeIDFault(), now)
 }
 
-// spoilIDToken signs an ID token, spoiled as a fault asks.
-func (s *Server) spoilIDToken(c map[string]any, f TokenFault, now time.Time) (string, error) {
+// spoil signs a token (with extra header fields), spoiled as a fault
+// asks.
+func (s *Server) spoil(c, extra map[string]any, f TokenFault, now time.Time) (string, error) {
 	switch f {
 	case FaultExpired:
 		c["iat"], c["nbf"], c["exp"] = now.Add(-2*time.Hour).Unix(), now.Add(-2*time.Hour).Unix(), now.Add(-time.Hour).Unix()
@@ -199,16 +213,16 @@ func (s *Server) spoilIDToken(c map[string]any, f TokenFault, now time.Time) (st
 	case FaultMissingSID:
 		delete(c, "sid")
 	case FaultUnsigned:
-		return encodeJWT(map[string]any{"typ": "JWT", "alg": "none"}, c, nil)
+		return encodeJWT(withHeader(map[string]any{"typ": "JWT", "alg": "none"}, extra), c, nil)
 	case FaultUnknownKID:
 		k, err := newSigningKey(now)
 		if err != nil {
 			return "", err
 		}
-		return encodeJWT(map[string]any{"typ": "JWT", "alg": "RS256", "kid": k.kid, "x5t": k.kid}, c, k.priv)
+		return encodeJWT(withHeader(map[string]any{"typ": "JWT", "alg": "RS256", "kid": k.kid, "x5t": k.kid}, extra), c, k.priv)
 	case FaultHMAC:
 		k := s.currentKey()
-		hb, _ := json.Marshal(map[string]any{"typ": "JWT", "alg": "HS256", "kid": k.kid})
+		hb, _ := json.Marshal(withHeader(map[string]any{"typ": "JWT", "alg": "HS256", "kid": k.kid}, extra))
 		cb, _ := json.Marshal(c)
 		signing := b64.EncodeToString(hb) + "." + b64.EncodeToString(cb)
 		pubDER, _ := x509.MarshalPKIXPublicKey(&k.priv.PublicKey)
@@ -216,7 +230,7 @@ func (s *Server) spoilIDToken(c map[string]any, f TokenFault, now time.Time) (st
 		m.Write([]byte(signing))
 		return signing + "." + b64.EncodeToString(m.Sum(nil)), nil
 	}
-	tok, err := s.sign(c)
+	tok, err := s.signWith(c, extra)
 	if err != nil || f != FaultBadSignature {
 		return tok, err
 	}
@@ -263,6 +277,25 @@ func (s *Server) accessToken(g *grant, now time.Time, life time.Duration) (strin
 	if g.client.mirid != "" {
 		c["xms_mirid"] = g.client.mirid
 	}
+	if len(g.cc) > 0 {
+		c["xms_cc"] = g.cc
+	}
+	// Graph's tokens carry a nonce in the header, hashed into the
+	// signature (graphnonce.go): an API that receives one knows it is
+	// not its own.
+	var header map[string]any
+	nonce := ""
+	if graph {
+		nonce = randomID(32)
+		header = map[string]any{"nonce": hashedNonce(nonce)}
+	}
+	sign := func() (string, error) {
+		tok, err := s.spoil(c, header, s.takeAccessFault(), now)
+		if err != nil || nonce == "" {
+			return tok, err
+		}
+		return withRawNonce(tok, nonce), nil
+	}
 	if g.user == nil {
 		c["oid"] = g.client.sp
 		c["sub"] = g.client.sp
@@ -270,7 +303,7 @@ func (s *Server) accessToken(g *grant, now time.Time, life time.Duration) (strin
 		if len(g.scp) > 0 {
 			c["roles"] = g.scp
 		}
-		return s.sign(c)
+		return sign()
 	}
 	u := g.user
 	c["oid"] = u.ObjectID
@@ -304,7 +337,7 @@ func (s *Server) accessToken(g *grant, now time.Time, life time.Duration) (strin
 			s.groupClaims(c, u)
 		}
 	}
-	return s.sign(c)
+	return sign()
 }
 
 // verifyOwnToken checks a token this emulator signed (Graph's view of the
@@ -323,6 +356,7 @@ func (s *Server) verifyOwnToken(tok, aud string) (*jwtParts, bool) {
 		}
 	}
 	s.mu.Unlock()
+	p.signing = p.signedForm() // Graph's tokens sign a hashed nonce
 	if pub == nil || p.verifyRSA(pub) != nil {
 		return nil, false
 	}

@@ -84,7 +84,23 @@ func NewKeySet(url string, client *http.Client, now func() time.Time, log *slog.
 		unknownTTL: 5 * time.Minute, budgetSize: 3, budgetRefill: 20 * time.Second, budget: 3}
 }
 
-// Key returns the key with id kid, for a token from src.
+// x5tPrefix marks a key set entry found by certificate thumbprint.
+const x5tPrefix = "x5t:"
+
+// KeyID names the key of a token whose header carries kid and x5t: by
+// kid, or by thumbprint when the header has no kid. Entra sets both to
+// the same value; a token with neither names no key ("").
+func KeyID(kid, x5t string) string {
+	switch {
+	case kid != "":
+		return kid
+	case x5t != "":
+		return x5tPrefix + x5t
+	}
+	return ""
+}
+
+// Key returns the key with id kid (see KeyID), for a token from src.
 func (ks *KeySet) Key(ctx context.Context, kid string, src Source) (*SigningKey, error) {
 	ks.mu.Lock()
 	k, ok := ks.keys[kid]
@@ -228,6 +244,7 @@ func parseJWKS(body []byte) (map[string]*SigningKey, error) {
 			Kty    string `json:"kty"`
 			Use    string `json:"use"`
 			Kid    string `json:"kid"`
+			X5t    string `json:"x5t"`
 			N      string `json:"n"`
 			E      string `json:"e"`
 			Issuer string `json:"issuer"`
@@ -250,7 +267,13 @@ func parseJWKS(body []byte) (map[string]*SigningKey, error) {
 		if exp < 3 || exp%2 == 0 {
 			continue
 		}
-		keys[k.Kid] = &SigningKey{Pub: &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: exp}, Issuer: k.Issuer}
+		sk := &SigningKey{Pub: &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: exp}, Issuer: k.Issuer}
+		keys[k.Kid] = sk
+		if k.X5t != "" {
+			// Tokens that name their key by thumbprint only (x5t, as some
+			// v1.0 tokens do) find it under this prefix; see KeyID.
+			keys[x5tPrefix+k.X5t] = sk
+		}
 	}
 	if len(keys) == 0 {
 		return nil, errors.New("the key set holds no usable RSA signing key")

@@ -115,6 +115,15 @@ func (ts *records) save(ctx context.Context, partition string, rec *tokenRecord)
 	return ts.store.Commit(ctx, ik, ts.box.Seal(encodeIndex(rec.index), []byte(ik)), exp)
 }
 
+// saveIndex writes only the index of a partition that has no MSAL
+// cache (on-behalf-of tokens), until exp.
+func (ts *records) saveIndex(ctx context.Context, partition string, rec *tokenRecord, exp time.Time) error {
+	now := ts.now()
+	rec.index = slices.DeleteFunc(rec.index, func(t cachedToken) bool { return t.Expires <= now.Unix() })
+	ik, _ := ts.storeKeys(partition)
+	return ts.store.Commit(ctx, ik, ts.box.Seal(encodeIndex(rec.index), []byte(ik)), exp)
+}
+
 func (ts *records) delete(ctx context.Context, partition string) error {
 	ik, mk := ts.storeKeys(partition)
 	return errors.Join(ts.store.Delete(ctx, ik), ts.store.Delete(ctx, mk))

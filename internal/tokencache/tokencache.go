@@ -75,6 +75,7 @@ type Cache struct {
 	app     confidential.Client
 	appErr  error
 	newApp  func(cache.ExportReplace) (confidential.Client, error)
+	obo     oboClients
 
 	onRefresh func(context.Context, time.Duration, error)
 }
