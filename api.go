@@ -230,16 +230,16 @@ func bearerToken(r *http.Request) (string, error) {
 
 // bearerChallenge is a WWW-Authenticate value of RFC 6750.
 func bearerChallenge(code, description, scope string) string {
-	v := `Bearer error="` + code + `", error_description="` + quotable(description) + `"`
+	v := `Bearer error="` + code + `", error_description="` + quotedSafe(description) + `"`
 	if scope != "" {
-		v += `, scope="` + quotable(scope) + `"`
+		v += `, scope="` + quotedSafe(scope) + `"`
 	}
 	return v
 }
 
-// quotable keeps what may sit in a quoted-string: printable ASCII
+// quotedSafe keeps what may sit in a quoted-string: printable ASCII
 // without quotes or backslashes (RFC 6750 §3 allows no more).
-func quotable(s string) string {
+func quotedSafe(s string) string {
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
 		c := s[i]
