@@ -14,8 +14,6 @@ import (
 	_ "github.com/entraweb/entraweb/session/redisstore"
 )
 
-const apiScope = "api://" + entratest.DemoClientID + "/access_as_user"
-
 // An app restart (and, for Redis, a Redis restart too) keeps users
 // signed in and keeps their token caches: the token fetched before the
 // restart is served after it without a call to the token endpoint.
