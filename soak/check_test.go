@@ -161,8 +161,9 @@ func judge(a answer, want identity, got *identity, faults *faultLog) (v verdict)
 	case a.status >= 500:
 		return verdict{violation: fmt.Sprintf("%s: %d during %s (only 502 and 503 may answer a fault): %.200q", a.op, a.status, f, a.body)}
 	case a.op == "sign-in" || a.op == "proxy-sign-in":
-		// A sign-in cut short by the fault ends on some page of the
-		// emulator's or the app's; the user starts it again.
+		// A sign-in that the fault cut short (a code redeemed by an
+		// instance that was killed before it answered, say) ends on a
+		// page saying so; the user starts again.
 		return verdict{fault: f}
 	}
 	return verdict{violation: fmt.Sprintf("%s: %d during %s: %.200q", a.op, a.status, f, a.body)}

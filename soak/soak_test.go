@@ -93,9 +93,7 @@ func TestSoak(t *testing.T) {
 
 	t.Log("\n" + st.report(summary{users: users, duration: elapsed, baseGo: baseGo, afterGo: afterGo,
 		baseHeap: baseHeap, afterHeap: afterHeap, peakRSS: peakRSS, violations: fails.n}))
-	if fails.n > 0 {
-		t.Log("faults (seconds from the start):\n" + st.faults.timeline())
-	}
+	t.Log("faults (seconds from the start):\n" + st.faults.timeline())
 	for _, m := range fails.msgs {
 		t.Error(m)
 	}

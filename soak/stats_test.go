@@ -3,6 +3,7 @@ package soak
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -92,13 +93,15 @@ type stats struct {
 	observedErrors tally // "sign_in_failed/reason", "token_refresh/reason", "refused/503 reason", "store/op", each "injected" or "not injected"
 
 	// From the virtual users.
-	requests    atomic.Int64 // answers received by the front and the proxy
-	ops         map[string]*latencies
-	outcomes    tally // "op ok", "op during <fault>", "op VIOLATION"
-	longestWait atomic.Int64
-	stale       latencies // how long ended sessions were still served elsewhere
-	signOuts    atomic.Int64
-	peakGo      atomic.Int64
+	requests     atomic.Int64 // answers received by the front and the proxy
+	ops          map[string]*latencies
+	outcomes     tally // "op ok", "op during <fault>", "op VIOLATION"
+	waitMu       sync.Mutex
+	longestWait  time.Duration
+	longestStory string
+	stale        latencies // how long ended sessions were still served elsewhere
+	signOuts     atomic.Int64
+	peakGo       atomic.Int64
 }
 
 func newStats(faults *faultLog) *stats {
@@ -128,16 +131,28 @@ func (s *stats) observe(_ context.Context, e entraweb.Event) {
 		s.refreshes.Add(1)
 		s.refreshTime.add(e.Duration)
 		if e.Err != nil {
-			cause("token refresh failed " + e.Reason + aadsts(e.AADSTS))
+			cause("token refresh failed " + e.Reason + aadsts(e.AADSTS) + errClass(e.Err))
 		}
 	case entraweb.EventRefused:
 		cause(fmt.Sprintf("refused %d %s", e.Status, e.Reason))
 	case entraweb.EventStore:
 		s.storeTime.add(e.Duration)
 		if e.Err != nil {
-			cause("store " + e.Op + " failed")
+			cause("store " + e.Op + " failed" + errClass(e.Err))
 		}
 	}
+}
+
+// errClass tells a request its client gave up on from a timeout and from
+// a failure.
+func errClass(err error) string {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return ": client gone"
+	case errors.Is(err, context.DeadlineExceeded):
+		return ": timeout"
+	}
+	return ""
 }
 
 func aadsts(code string) string {
@@ -148,13 +163,12 @@ func aadsts(code string) string {
 }
 
 // waited records how long a user waited, from the first failed answer of
-// a fault to the next good one.
-func (s *stats) waited(d time.Duration) {
-	for {
-		old := s.longestWait.Load()
-		if int64(d) <= old || s.longestWait.CompareAndSwap(old, int64(d)) {
-			return
-		}
+// a fault to the next good one, and keeps the longest wait's story.
+func (s *stats) waited(d time.Duration, story string) {
+	s.waitMu.Lock()
+	defer s.waitMu.Unlock()
+	if d > s.longestWait {
+		s.longestWait, s.longestStory = d, story
 	}
 }
 
@@ -228,7 +242,7 @@ func (s *stats) report(sum summary) string {
 	for _, k := range sortedKeys(kinds) {
 		fmt.Fprintf(&b, " %s ×%d (%v)", k, kinds[k], times[k].Round(100*time.Millisecond))
 	}
-	fmt.Fprintf(&b, "\n  longest wait on a fault: %v\n", ms(time.Duration(s.longestWait.Load())))
+	fmt.Fprintf(&b, "\n  longest wait on a fault: %v (%s)\n", ms(s.longestWait), s.longestStory)
 	fmt.Fprintf(&b, "  answers by outcome:\n")
 	out := s.outcomes.snapshot()
 	for _, k := range sortedKeys(out) {

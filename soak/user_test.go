@@ -32,9 +32,10 @@ type user struct {
 	fails *violations
 
 	app, px           *entratest.Browser
-	appIn, pxIn       bool // signed in, as far as the user knows
-	leaving           bool // signing out: an attempt was interrupted
-	faultSince        time.Time
+	appIn, pxIn       bool      // signed in, as far as the user knows
+	leaving           bool      // signing out: an attempt was interrupted
+	faultSince        time.Time // the first failed answer since the last good one
+	faultFirst        string
 	appClient, pxHTTP *http.Client
 }
 
@@ -119,12 +120,13 @@ func (u *user) record(a answer, got *identity) bool {
 	case v.fault != "":
 		u.r.stats.outcomes.add(a.op + " failed during " + v.fault)
 		if u.faultSince.IsZero() {
-			u.faultSince = a.start
+			u.faultSince, u.faultFirst = a.start, a.op+" during "+v.fault
 		}
 	default:
 		u.r.stats.outcomes.add(a.op + " ok")
 		if !u.faultSince.IsZero() {
-			u.r.stats.waited(a.end.Sub(u.faultSince))
+			u.r.stats.waited(a.end.Sub(u.faultSince), fmt.Sprintf("%s: %s at %.1fs, then %s ok at %.1fs",
+				u.want.Username, u.faultFirst, u.faultSince.Sub(u.r.faults().t0).Seconds(), a.op, a.end.Sub(u.r.faults().t0).Seconds()))
 			u.faultSince = time.Time{}
 		}
 	}
@@ -170,16 +172,19 @@ func (u *user) proxySignIn(ctx context.Context) {
 	}
 }
 
-func (u *user) visit(ctx context.Context, op string, b *entratest.Browser, page string, read func(string) *identity) (bool, *identity) {
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+func (u *user) visit(run context.Context, op string, b *entratest.Browser, page string, read func(string) *identity) (bool, *identity) {
+	ctx, cancel := context.WithTimeout(run, requestTimeout)
 	defer cancel()
 	a := answer{op: op, start: time.Now()}
 	resp, body, err := b.Visit(ctx, page, u.want.Username, entratest.DemoPassword)
 	a.end = time.Now()
-	if ctx.Err() != nil && err != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return false, nil // the run ended
+	if run.Err() != nil {
+		return false, nil // the run ended, maybe in the middle of the answer
 	}
 	a.err, a.body = err, body
+	if err == nil && ctx.Err() != nil {
+		a.err = ctx.Err() // Visit keeps what it read of a body cut short
+	}
 	var pe *entratest.PageError
 	if errors.As(err, &pe) {
 		a.err, a.status, a.body = nil, pe.Status, pe.Message
@@ -206,12 +211,12 @@ func (u *user) visit(ctx context.Context, op string, b *entratest.Browser, page 
 func tokenOf(id *identity) string { return id.TokenSum }
 
 // get loads a page with the user's session, not following redirects.
-func (u *user) get(ctx context.Context, op, page string, c *http.Client, read func(string) *identity) {
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+func (u *user) get(run context.Context, op, page string, c *http.Client, read func(string) *identity) {
+	ctx, cancel := context.WithTimeout(run, requestTimeout)
 	defer cancel()
 	a := u.do(ctx, op, c, "GET", page, nil)
-	if a.err != nil && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return
+	if run.Err() != nil {
+		return // the run ended
 	}
 	a.signedIn = true
 	var got *identity
@@ -276,12 +281,15 @@ func (u *user) signOut(ctx context.Context) {
 // logout signs out at one app; it reports whether the sign-out is done.
 // retry says an earlier attempt was interrupted, and may have ended the
 // session already.
-func (u *user) logout(ctx context.Context, op string, c *http.Client, logoutURL, page string, retry bool) bool {
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+func (u *user) logout(run context.Context, op string, c *http.Client, logoutURL, page string, retry bool) bool {
+	ctx, cancel := context.WithTimeout(run, requestTimeout)
 	defer cancel()
 	start := time.Now()
 	a := u.do(ctx, op, c, "GET", logoutURL, nil)
 	a.signedIn = true
+	if run.Err() != nil {
+		return false
+	}
 	m := csrfRE.FindStringSubmatch(a.body)
 	if retry && a.err == nil && m == nil && (a.status == 200 || a.status == 302) {
 		// The interrupted attempt went far enough: signed out.
@@ -295,6 +303,9 @@ func (u *user) logout(ctx context.Context, op string, c *http.Client, logoutURL,
 	old := sessionCookieOf(c.Jar, logoutURL)
 	a = u.do(ctx, op, c, "POST", logoutURL, url.Values{"csrf": {m[1]}})
 	a.start, a.signedIn = start, true
+	if run.Err() != nil {
+		return false
+	}
 	if a.err != nil || a.status != http.StatusSeeOther {
 		u.record(a, nil)
 		return false
