@@ -120,6 +120,11 @@ func settings(t *testing.T) (time.Duration, int) {
 	if err != nil || d < 5*time.Second {
 		t.Fatalf("ENTRAWEB_SOAK=%q: want a duration of at least 5s, such as 30s or 10m", v)
 	}
+	// The run, the final checks (a minute at most) and the teardown must
+	// end before go test's -timeout, or the figures are never printed.
+	if dl, ok := t.Deadline(); ok && time.Until(dl) < d+3*time.Minute {
+		t.Fatalf("ENTRAWEB_SOAK=%s does not fit in go test's -timeout: give it %v or more (make soak SOAK_TIMEOUT=...)", v, (d + 3*time.Minute).Round(time.Minute))
+	}
 	users := maxUsers
 	if v := os.Getenv("ENTRAWEB_SOAK_USERS"); v != "" {
 		n, err := strconv.Atoi(v)
