@@ -28,11 +28,25 @@ type latencies struct {
 	mu   sync.Mutex
 	n    int
 	kept []time.Duration
+	// frozen holds the figures once freeze has dropped the samples.
+	frozen *[3]time.Duration
+}
+
+// freeze computes the figures and lets the samples go, so that the heap
+// measured after the run holds none of the test's own data.
+func (l *latencies) freeze() {
+	_, p50, p99, mx := l.percentiles()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.frozen, l.kept = &[3]time.Duration{p50, p99, mx}, nil
 }
 
 func (l *latencies) add(d time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.frozen != nil {
+		return
+	}
 	l.n++
 	if len(l.kept) < maxSamples {
 		l.kept = append(l.kept, d)
@@ -44,6 +58,10 @@ func (l *latencies) add(d time.Duration) {
 // percentiles returns the count, p50, p99 and maximum.
 func (l *latencies) percentiles() (int, time.Duration, time.Duration, time.Duration) {
 	l.mu.Lock()
+	if f := l.frozen; f != nil {
+		l.mu.Unlock()
+		return l.n, f[0], f[1], f[2]
+	}
 	s := slices.Clone(l.kept)
 	n := l.n
 	l.mu.Unlock()
@@ -160,6 +178,16 @@ func aadsts(code string) string {
 		return ""
 	}
 	return " AADSTS" + code
+}
+
+// freeze drops every sample (see latencies.freeze).
+func (s *stats) freeze() {
+	for _, l := range s.ops {
+		l.freeze()
+	}
+	s.refreshTime.freeze()
+	s.storeTime.freeze()
+	s.stale.freeze()
 }
 
 // waited records how long a user waited, from the first failed answer of
