@@ -27,7 +27,7 @@ test-distributed: apt-deps
 # and sign out, against the emulator, three app instances sharing one
 # Redis and the proxy, for SOAK_DURATION, while faults are injected at
 # random (key rotation, a slow or failing provider, reset connections, a
-# Redis restart, an instance killed). Every answer is checked; the run's
+# Redis restart or its connections cut, an instance killed). Every answer is checked; the run's
 # figures are printed at the end. CI runs it for 30s; SOAK_DURATION=10m
 # (with SOAK_TIMEOUT above it) for a longer one. SOAK_FLAGS=-race adds the
 # race detector (use fewer users: it is several times slower).

@@ -18,10 +18,11 @@ const (
 	faultOutage   = "provider 503"
 	faultReset    = "provider resets connections"
 	faultRedis    = "redis restarted"
+	faultRedisCut = "redis connections cut"
 	faultInstance = "app instance killed"
 )
 
-var faultKinds = []string{faultKeys, faultSlow, faultToken503, faultOutage, faultReset, faultRedis, faultInstance}
+var faultKinds = []string{faultKeys, faultSlow, faultToken503, faultOutage, faultReset, faultRedis, faultRedisCut, faultInstance}
 
 // afterFault is how long after a fault ends a failure is still put down
 // to it: requests that were in flight, clients reconnecting.
@@ -78,6 +79,15 @@ func (r *rig) inject(ctx context.Context, rnd *rand.Rand) {
 			r.redis.Stop()
 			sleep(ctx, hold)
 			r.redis.Restart()
+			end()
+		case faultRedisCut:
+			// Redis stays up but drops every client's connection, as a
+			// restarted proxy or a network blip would.
+			end := log.begin(kind, true, afterFault)
+			if _, err := r.redis.Do("CLIENT", "KILL", "TYPE", "normal"); err != nil {
+				r.t.Errorf("cutting Redis' connections: %v", err)
+			}
+			sleep(ctx, hold)
 			end()
 		case faultInstance:
 			i := rnd.IntN(len(r.inst))
