@@ -102,6 +102,7 @@ func (t *tally) snapshot() map[string]int {
 // virtual users measured.
 type stats struct {
 	faults *faultLog
+	ended  atomic.Bool // the users have stopped
 
 	// From Config.Observe (the three app instances and the proxy).
 	signIns        atomic.Int64
@@ -134,7 +135,10 @@ func newStats(faults *faultLog) *stats {
 func (s *stats) observe(_ context.Context, e entraweb.Event) {
 	now := time.Now()
 	cause := func(what string) {
-		if f := s.faults.excuse(now, now); f != "" {
+		if s.ended.Load() {
+			// Users' requests cut short by the end of the run.
+			s.observedErrors.add(what + " (after the run's end)")
+		} else if f := s.faults.excuse(now, now); f != "" {
 			s.observedErrors.add(what + " (injected: " + f + ")")
 		} else {
 			s.observedErrors.add(what + " (NOT injected)")
