@@ -97,9 +97,14 @@ func (u *user) run(ctx context.Context) {
 	}
 }
 
-// think pauses as a person does between clicks.
+// think pauses as a person does between clicks, and longer after an
+// error page (reading it before pressing "Try again").
 func (u *user) think(ctx context.Context) {
-	t := time.NewTimer(time.Duration(100+u.rnd.IntN(300)) * time.Millisecond)
+	d := time.Duration(100+u.rnd.IntN(300)) * time.Millisecond
+	if !u.faultSince.IsZero() {
+		d += time.Duration(500+u.rnd.IntN(1000)) * time.Millisecond
+	}
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
@@ -224,6 +229,8 @@ func (u *user) get(run context.Context, op, page string, c *http.Client, read fu
 		got = read(a.body)
 		if got != nil {
 			u.claim(op, "token", tokenOf(got))
+			// The session cookie too: a rotated one must be new to everyone.
+			u.claim(op, "session", sessionCookieValue(c.Jar, page))
 		}
 	}
 	u.record(a, got)
@@ -393,7 +400,11 @@ func (u *user) client(b *entratest.Browser) *http.Client {
 // sessionCookie is the value of the entraweb session cookie b holds for
 // site.
 func sessionCookie(b *entratest.Browser, site string) string {
-	if c := sessionCookieOf(b.AppClient().Jar, site); c != nil {
+	return sessionCookieValue(b.AppClient().Jar, site)
+}
+
+func sessionCookieValue(jar http.CookieJar, site string) string {
+	if c := sessionCookieOf(jar, site); c != nil {
 		return c.Value
 	}
 	return ""
