@@ -96,6 +96,7 @@ func newRig(t *testing.T, users int, st *stats) *rig {
 		t.Fatal(err)
 	}
 	r.srv = srv
+	t.Cleanup(srv.Close) // when the test stops before close; Close twice is fine
 	r.srvHost = strings.TrimPrefix(srv.URL, "https://")
 	r.transport = &http.Transport{MaxIdleConnsPerHost: 512, IdleConnTimeout: 30 * time.Second}
 	r.frontTransport = &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second}
