@@ -7,7 +7,7 @@ GO ?= go
 NODE_DIR := $(CURDIR)/.cache/node
 NODE_SPEC := entratest/testdata/msalnode
 
-.PHONY: test test-distributed deps node-deps vet lint examples bench fuzz emulator screenshots
+.PHONY: test test-distributed deps node-deps vet lint examples bench fuzz emulator screenshots soak
 
 test: deps lint examples
 	ENTRATEST_NODE_MODULES=$(NODE_DIR)/node_modules $(GO) test -race -count=1 -timeout 12m ./...
@@ -21,6 +21,23 @@ test: deps lint examples
 test-distributed: apt-deps
 	ENTRAWEB_DISTRIBUTED=1 $(GO) test -race -count=1 -timeout 5m \
 	  -run 'Cluster|Sentinel' ./internal/redistest/ ./session/redisstore/ .
+
+# The soak test (soak/): SOAK_USERS virtual users (at most 200) sign in,
+# browse, get access tokens (refreshed every 15 s), go through the proxy
+# and sign out, against the emulator, three app instances sharing one
+# Redis and the proxy, for SOAK_DURATION, while faults are injected at
+# random (key rotation, a slow or failing provider, reset connections, a
+# Redis restart or its connections cut, an instance killed). Every answer is checked; the run's
+# figures are printed at the end. CI runs it for 30s; SOAK_DURATION=10m
+# (with SOAK_TIMEOUT above it) for a longer one. SOAK_FLAGS=-race adds the
+# race detector (use fewer users: it is several times slower).
+SOAK_DURATION ?= 30s
+SOAK_USERS ?= 200
+SOAK_TIMEOUT ?= 3h
+SOAK_FLAGS ?=
+soak: apt-deps
+	ENTRAWEB_SOAK=$(SOAK_DURATION) ENTRAWEB_SOAK_USERS=$(SOAK_USERS) $(GO) test -count=1 -v \
+	  -run '^TestSoak$$' -timeout $(SOAK_TIMEOUT) $(SOAK_FLAGS) ./soak/
 
 vet:
 	$(GO) vet ./...
