@@ -34,6 +34,12 @@ func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool
 	}
 	var ire *InteractionRequiredError
 	switch {
+	case r.Context().Err() != nil && errors.Is(err, r.Context().Err()):
+		// The request was cancelled (the client left, or a deadline of
+		// the app's own ran out): nobody waits for a page, and nothing
+		// failed on entraweb's side, so nothing counts as a refusal.
+		a.log.Debug("entraweb: a token was not obtained: the request was cancelled", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
 	case errors.As(err, &ire):
 		a.log.Info("entraweb: sign-in needed for a token", "scopes", strings.Join(ire.Scopes, " "), "claims_challenge", ire.Claims != "")
 		ret := thisPage(r)

@@ -134,6 +134,8 @@ func (a *Auth) refreshObserver() func(context.Context, time.Duration, error) {
 			e.Err = providerError(tokencache.Failure(err))
 			var ae *AADSTSError
 			switch {
+			case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+				e.Reason = "canceled" // the caller left; the provider did not fail
 			case errors.As(e.Err, &ae):
 				e.Reason = "aadsts"
 				if ae.Code != 0 {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/entraweb/entraweb"
 	"github.com/entraweb/entraweb/entratest"
@@ -143,4 +144,43 @@ func kinds(ev []entraweb.Event) string {
 		s = append(s, e.Kind.String())
 	}
 	return strings.Join(s, ",")
+}
+
+// A request that is cancelled while its token is fetched (the client
+// left) is not a failure: no 500 page, no refusal for the metrics.
+func TestCancelledTokenIsNoRefusal(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	rec := &recorder{}
+	cfg := testConfig(srv)
+	cfg.Observe = rec.observe
+	a := newApp(t, srv, cfg)
+	b := srv.Browser()
+	if resp, _, err := b.Visit(context.Background(), a.url+"/", alice, entratest.DemoPassword); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("sign-in: %v %v", err, resp)
+	}
+	rec.take()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := requestAs(t, b, a.url).WithContext(ctx)
+	srv.SetLatency(time.Second) // the refresh is under way when the client leaves
+	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+	_, err := a.auth.AccessToken(r, "User.Read")
+	srv.SetLatency(0)
+	if err == nil {
+		t.Fatal("a token despite the cancellation")
+	}
+	w := httptest.NewRecorder()
+	if !a.auth.Challenge(w, r, err) {
+		t.Fatal("Challenge did not answer")
+	}
+	if w.Code == http.StatusInternalServerError || strings.Contains(w.Body.String(), "Something went wrong") {
+		t.Errorf("a cancelled request got %d %q", w.Code, w.Body.String())
+	}
+	for _, e := range rec.take() {
+		if e.Kind == entraweb.EventRefused {
+			t.Errorf("a cancelled request counted as a refusal: %+v", e)
+		}
+		if e.Kind == entraweb.EventTokenRefresh && e.Reason != "canceled" {
+			t.Errorf("the cancelled refresh: reason %q, want canceled", e.Reason)
+		}
+	}
 }
