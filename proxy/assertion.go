@@ -52,6 +52,10 @@ type AssertionClaims struct {
 	// not listed: too many for one header line, or more than Entra ID
 	// put in the ID token. Read them from Microsoft Graph.
 	HasGroups bool `json:"hasgroups,omitempty"`
+	// IdentityType is "app" for an application calling an API path with
+	// its own token (client credentials; oid is its service principal),
+	// and empty for a user.
+	IdentityType string `json:"idtyp,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -259,6 +263,9 @@ func (h *Handler) signAssertion(u *entraweb.User, issuer string, now time.Time) 
 	}
 	if len(u.Groups) > maxAssertionGroups {
 		claims.Groups, claims.HasGroups = nil, true
+	}
+	if u.IsApp {
+		claims.IdentityType = "app"
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
 	t.Header["kid"] = h.signer.kid

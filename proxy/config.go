@@ -79,6 +79,29 @@ type Config struct {
 	// Empty means HeadersEasyAuth alone.
 	Headers []string
 
+	// ApiPaths are path prefixes (matched as Rules' paths are) of JSON
+	// APIs that programs call with an Entra access token for this app
+	// (Authorization: Bearer) instead of a browser's cookie: a daemon with
+	// client credentials, another service, an SPA of its own. A request
+	// there that carries a bearer token is let through only when the
+	// token is valid for this app (entraweb.Auth.RequireScopeOrAppRole:
+	// signature, issuer, audience, lifetime; ApiScope or ApiAppRole), the
+	// caller has MinimumRole (an app needs it as an application
+	// permission) and meets every Rule of the path; the token is passed on
+	// in Authorization and the caller's identity as for a signed-in user.
+	// Refusals are 401 or 403 JSON with RFC 6750's WWW-Authenticate, never
+	// a redirect. Without a bearer token, the path is served as any other
+	// (a browser's cookie).
+	ApiPaths []string
+
+	// ApiScope is the delegated permission a user's token needs on
+	// ApiPaths (a value of its scp claim, such as "access_as_user"), and
+	// ApiAppRole the app role an app-only token needs (through the
+	// hierarchy). With neither set, any valid token passes, and with only
+	// one set, the other kind of token is refused.
+	ApiScope   string
+	ApiAppRole string
+
 	// AccessTokenScopes, when set, sends the user's access token for these
 	// scopes (refreshed silently) to the upstream as
 	// X-MS-TOKEN-AAD-ACCESS-TOKEN and X-MS-TOKEN-AAD-EXPIRES-ON. They are
@@ -161,6 +184,8 @@ type settings struct {
 	upstreamTimeout   time.Duration
 	writeIdle         time.Duration
 	accessLog         bool
+	api               []string // prefixes of ApiPaths, as rules hold them
+	apiScope, apiRole string
 	metrics           bool
 	transport         http.RoundTripper
 	sessionLifetime   time.Duration
@@ -199,6 +224,26 @@ func (c Config) settings() (*settings, error) {
 	default:
 		s.upstream = u
 	}
+
+	for i, p := range c.ApiPaths {
+		key := fmt.Sprintf("Proxy:ApiPaths:%d", i)
+		pp, ok := rulePath(p)
+		switch {
+		case !ok:
+			add(key, "%q must be a path such as /api", p)
+		case reserved(pp) || reserved(pp+"/"):
+			add(key, "%q lies under %s, which the proxy serves itself", p, RoutePrefix)
+		default:
+			s.api = append(s.api, pp)
+		}
+	}
+	if strings.ContainsAny(c.ApiScope, " \t\r\n,") {
+		add("Proxy:ApiScope", "%q must be one scope value, such as access_as_user", c.ApiScope)
+	}
+	if strings.ContainsAny(c.ApiAppRole, " \t\r\n,") {
+		add("Proxy:ApiAppRole", "%q is not an app role value", c.ApiAppRole)
+	}
+	s.apiScope, s.apiRole = c.ApiScope, c.ApiAppRole
 
 	if c.MetricsAddress != "" {
 		if _, port, err := net.SplitHostPort(c.MetricsAddress); err != nil || port == "" {

@@ -56,6 +56,16 @@
 // server might read it, so /ADMIN, //admin, /x/../admin and /admin;x all
 // meet the rule for /admin; public paths match only clean paths.
 //
+// On ApiPaths, a program may send an Entra access token for this app
+// (Authorization: Bearer) instead of a cookie: a daemon with client
+// credentials, another service, a single-page app. entraweb validates it
+// as RequireScopeOrAppRole does (ApiScope for users' tokens, ApiAppRole
+// for apps'), MinimumRole and the path's rules apply to the caller, and
+// the token goes on to the upstream in Authorization with the caller's
+// identity in the headers below (the assertion's idtyp is "app" for an
+// application). Refusals are 401 or 403 JSON with RFC 6750's
+// WWW-Authenticate.
+//
 // # What the upstream receives
 //
 // The user's identity in App Service's headers: X-MS-CLIENT-PRINCIPAL

@@ -65,6 +65,9 @@ func decodeProxy(root appsettings.Tree) (Config, error) {
 			})
 		},
 		"PublicPaths":       d.Strs(&cfg.PublicPaths),
+		"ApiPaths":          d.Strs(&cfg.ApiPaths),
+		"ApiScope":          d.Str(&cfg.ApiScope),
+		"ApiAppRole":        d.Str(&cfg.ApiAppRole),
 		"Headers":           d.Strs(&cfg.Headers),
 		"AccessTokenScopes": d.Strs(&cfg.AccessTokenScopes),
 		"TokensInMe":        d.Bool(&cfg.TokensInMe),

@@ -31,6 +31,7 @@ type Handler struct {
 	routes     http.Handler // entraweb's own routes under /.auth/
 	signedIn   http.Handler // RequireLogin in front of serveSignedIn
 	refresh    http.Handler // RequireLogin in front of serveRefresh
+	api        http.Handler // RequireScopeOrAppRole in front of serveAPI
 	ids        identityCache
 	expiries   expiryCache
 	signer     *signer // nil when the assertion is off
@@ -114,6 +115,7 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 	h.routes = auth.Routes()
 	h.signedIn = auth.RequireLogin(http.HandlerFunc(h.serveSignedIn))
 	h.refresh = auth.RequireLogin(http.HandlerFunc(h.serveRefresh))
+	h.api = auth.RequireScopeOrAppRole(s.apiScope, s.apiRole, http.HandlerFunc(h.serveAPI))
 	return h, nil
 }
 
@@ -180,6 +182,10 @@ func (h *Handler) serve(w *respWriter, r *http.Request) {
 	if !h.checkUpgrade(w, r) {
 		return
 	}
+	if len(h.s.api) > 0 && hasBearer(r) && h.s.isAPI(clean) {
+		h.api.ServeHTTP(w, r)
+		return
+	}
 	if h.s.isPublic(r) {
 		h.servePublic(w, r)
 		return
@@ -227,6 +233,46 @@ func (h *Handler) serveSignedIn(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(withToken(r.Context(), t))
 	}
 	h.rp.ServeHTTP(w, r)
+}
+
+// serveAPI runs behind entraweb's bearer-token check, which has put the
+// token's caller (a user or an app) in the context: it applies the
+// minimum role and the path's rules, and passes the request on, the
+// token in Authorization.
+func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
+	u := entraweb.UserFrom(r.Context())
+	if rw, ok := w.(*respWriter); ok {
+		rw.userOID = u.ObjectID
+	}
+	need := ""
+	if m := h.s.minimumRole; m != "" && !u.HasRole(m) {
+		need = m
+	}
+	if need == "" && len(h.s.rules) > 0 {
+		clean := cleanPath(r.URL.Path)
+		for i := range h.s.rules {
+			if rl := &h.s.rules[i]; rl.covers(clean) && !rl.met(u) {
+				need = rl.role
+				if need == "" {
+					need = "membership of group " + rl.group
+				}
+				break
+			}
+		}
+	}
+	if need != "" {
+		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", error_description="the caller lacks `+headerSafe(strings.ReplaceAll(need, `"`, ""))+`"`)
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": "insufficient_scope", "message": "The caller's token lacks " + need + "."})
+		return
+	}
+	h.rp.ServeHTTP(w, r)
+}
+
+// hasBearer reports whether r carries a bearer token (the scheme is
+// case-insensitive).
+func hasBearer(r *http.Request) bool {
+	v := r.Header.Get("Authorization")
+	return len(v) > 7 && strings.EqualFold(v[:7], "bearer ")
 }
 
 // ruleRaced answers when entraweb's own check let through a request that

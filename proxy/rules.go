@@ -21,6 +21,16 @@ type rule struct {
 // covers reports whether the rule applies to a cleaned path.
 func (r *rule) covers(p string) bool { return under(p, r.prefix) }
 
+// isAPI reports whether a clean path lies under one of ApiPaths.
+func (s *settings) isAPI(clean string) bool {
+	for _, p := range s.api {
+		if under(clean, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // met reports whether u meets the rule.
 func (r *rule) met(u *entraweb.User) bool {
 	if r.role != "" {
