@@ -1,0 +1,253 @@
+package entraweb_test
+
+// Tests that hold entraweb to the OWASP ASVS and OpenID Connect
+// relying-party rules docs/security.md maps, where no other test did.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/entraweb/entraweb"
+	"github.com/entraweb/entraweb/entratest"
+	"github.com/entraweb/entraweb/session"
+	"github.com/entraweb/entraweb/session/memstore"
+)
+
+const testSessionKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+// get sends a request with only the given cookie, as someone holding a
+// copy of it would, and returns the response.
+func getWithCookie(t *testing.T, u string, c *http.Cookie, navigation bool) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", u, nil)
+	if navigation {
+		req.Header.Set("Accept", "text/html")
+		req.Header.Set("Sec-Fetch-Mode", "navigate")
+	}
+	req.AddCookie(c)
+	resp, err := noFollow(nil).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// TestSignedOutCookieOpensNothing (ASVS V3.3.1): after sign-out, a copy
+// of the session cookie taken before (the back button, a stolen cookie)
+// opens nothing: the session is deleted on the server, not only in the
+// browser.
+func TestSignedOutCookieOpensNothing(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	a := newApp(t, srv, testConfig(srv))
+	ctx := context.Background()
+	b := srv.Browser()
+	if resp, _, err := b.Visit(ctx, a.url+"/admin", alice, entratest.DemoPassword); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("sign-in: %v", err)
+	}
+	old := sessionCookie(b.AppClient().Jar, a.url)
+	if old == nil {
+		t.Fatal("no session cookie")
+	}
+	if resp := getWithCookie(t, a.url+"/auth/me", old, false); resp.StatusCode != 200 {
+		t.Fatalf("before sign-out, the cookie does not work: %d", resp.StatusCode)
+	}
+	_, body, _ := b.Visit(ctx, a.url+"/auth/logout", "", "")
+	resp := navigate(t, noFollow(b.AppClient().Jar), "POST", a.url+"/auth/logout", url.Values{"csrf": {between(body, `name="csrf" value="`, `"`)}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d", resp.StatusCode)
+	}
+	expired := false
+	for _, c := range resp.Cookies() {
+		if c.Name == old.Name && c.MaxAge < 0 {
+			expired = true
+		}
+	}
+	if !expired {
+		t.Errorf("sign-out did not expire the cookie in the browser: %q", resp.Header["Set-Cookie"])
+	}
+	if resp := getWithCookie(t, a.url+"/auth/me", old, false); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("/auth/me with the old cookie after sign-out: %d, want 401", resp.StatusCode)
+	}
+	resp = getWithCookie(t, a.url+"/admin", old, true)
+	if resp.StatusCode != http.StatusFound || !strings.Contains(resp.Header.Get("Location"), "/auth/login") {
+		t.Errorf("/admin with the old cookie after sign-out: %d to %q, want a sign-in", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// TestSignOutCSRFTokenIsPerSession (ASVS V4.2.2): the CSRF token of the
+// sign-out form belongs to one session. An attacker who signs in and
+// reads the token of their own form cannot use it to sign a victim out.
+func TestSignOutCSRFTokenIsPerSession(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	a := newApp(t, srv, testConfig(srv))
+	ctx := context.Background()
+	victim, attacker := srv.Browser(), srv.Browser()
+	for who, b := range map[string]*entratest.Browser{alice: victim, "bob@contoso.onmicrosoft.com": attacker} {
+		if resp, _, err := b.Visit(ctx, a.url+"/", who, entratest.DemoPassword); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("sign-in of %s: %v", who, err)
+		}
+	}
+	victimCookie := sessionCookie(victim.AppClient().Jar, a.url)
+	_, page, _ := attacker.Visit(ctx, a.url+"/auth/logout", "", "")
+	theirs := between(page, `name="csrf" value="`, `"`)
+	_, page, _ = victim.Visit(ctx, a.url+"/auth/logout", "", "")
+	mine := between(page, `name="csrf" value="`, `"`)
+	if theirs == "" || mine == "" || theirs == mine {
+		t.Fatalf("CSRF tokens: attacker %q, victim %q; want two different tokens", theirs, mine)
+	}
+	for _, forged := range []url.Values{{"csrf": {theirs}}, {"csrf": {""}}, {}} {
+		if resp := navigate(t, noFollow(victim.AppClient().Jar), "POST", a.url+"/auth/logout", forged); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("sign-out with csrf %q: %d, want 403", forged.Get("csrf"), resp.StatusCode)
+		}
+	}
+	if resp := getWithCookie(t, a.url+"/auth/me", victimCookie, false); resp.StatusCode != 200 {
+		t.Errorf("the victim was signed out by a forged request: %d", resp.StatusCode)
+	}
+}
+
+// TestSessionIDNeverInURL (ASVS V3.1.1): the session id travels in the
+// cookie only: no redirect of the sign-in or sign-out, and no page or
+// JSON answer of entraweb, carries it.
+func TestSessionIDNeverInURL(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	a := newApp(t, srv, testConfig(srv))
+	b := srv.Browser()
+	jar := b.AppClient().Jar
+	var seen []string // every URL and body of the flow
+	authURL := startLogin(t, jar, a.url, "/")
+	cb := callbackURL(t, srv, b, authURL, alice)
+	resp := navigate(t, noFollow(jar), "GET", cb, nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("callback: %d", resp.StatusCode)
+	}
+	seen = append(seen, authURL, cb, resp.Header.Get("Location"))
+	id := sessionCookie(jar, a.url)
+	if id == nil {
+		t.Fatal("no session cookie")
+	}
+	for _, path := range []string{"/", "/auth/me", "/admin", "/auth/logout"} {
+		resp := navigate(t, noFollow(jar), "GET", a.url+path, nil)
+		body, _ := io.ReadAll(resp.Body)
+		seen = append(seen, resp.Header.Get("Location"), string(body))
+		if path == "/auth/logout" {
+			out := navigate(t, noFollow(jar), "POST", a.url+path, url.Values{"csrf": {between(string(body), `name="csrf" value="`, `"`)}})
+			seen = append(seen, out.Header.Get("Location"))
+			if out.StatusCode != http.StatusSeeOther {
+				t.Fatalf("sign-out: %d", out.StatusCode)
+			}
+			break
+		}
+	}
+	for _, s := range seen {
+		if strings.Contains(s, id.Value) {
+			t.Errorf("the session id appears in %.200q", s)
+		}
+	}
+}
+
+// recordingStore keeps a copy of everything committed to the store it
+// wraps: what a reader of the store (a backup, a replica, a dump) sees.
+type recordingStore struct {
+	session.Store
+	mu      sync.Mutex
+	commits map[string][]byte
+}
+
+func (s *recordingStore) Commit(ctx context.Context, key string, data []byte, expiry time.Time) error {
+	s.mu.Lock()
+	s.commits[key] = bytes.Clone(data)
+	s.mu.Unlock()
+	return s.Store.Commit(ctx, key, data, expiry)
+}
+
+// TestTokensEncryptedAtRest: the session records, the token cache
+// partitions (refresh token, access and ID tokens, MSAL's account) and
+// the front-channel logout index reach the store sealed. A reader of the
+// store finds no token, no claim and no MSAL cache field in the clear.
+func TestTokensEncryptedAtRest(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	store := &recordingStore{Store: memstore.New(), commits: map[string][]byte{}}
+	cfg := testConfig(srv)
+	cfg.Store = store
+	cfg.Session.Key = testSessionKey
+	auth, err := entraweb.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { auth.Close() })
+	var tok string
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", auth.Routes())
+	mux.Handle("/", auth.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var err error
+		tok, err = auth.AccessToken(r, "User.Read")
+		fmt.Fprint(w, err)
+	})))
+	hs := httptest.NewServer(mux)
+	t.Cleanup(hs.Close)
+	resp, body, err := srv.Browser().Visit(context.Background(), hs.URL+"/", alice, entratest.DemoPassword)
+	if err != nil || resp.StatusCode != 200 || body != "<nil>" || strings.Count(tok, ".") != 2 {
+		t.Fatalf("sign-in and access token: %v %d %q", err, resp.StatusCode, body)
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	kinds := map[string]bool{}
+	for key, data := range store.commits {
+		kinds[strings.SplitN(key, ":", 2)[0]] = true
+		for _, clear := range []string{
+			tok, tok[:40], // the access token, and the start of it (the JWT header)
+			"RefreshToken", "AccessToken", "IdToken", "Account", // MSAL's cache fields
+			alice, "Alice Admin", entratest.DemoTenantID, "DemoApp.Admin", // claims
+		} {
+			if bytes.Contains(data, []byte(clear)) {
+				t.Errorf("the record %s holds %.40q in the clear", key, clear)
+			}
+		}
+	}
+	if len(store.commits) < 3 {
+		t.Errorf("only %d records committed (%v); the test expects the session, the token cache and its index", len(store.commits), kinds)
+	}
+}
+
+// TestMinimumRoleCheckedOnEveryRequest (ASVS V4.1.1, V4.1.3): the
+// minimum role is enforced on each request, on the server, not only when
+// a session starts: a session of a user without it (started when the
+// app did not ask for it, here by a second instance sharing the store)
+// reaches no protected handler.
+func TestMinimumRoleCheckedOnEveryRequest(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	shared := memstore.New()
+	open := testConfig(srv)
+	open.Store, open.Session.Key = shared, testSessionKey
+	strict := open
+	strict.MinimumRole = "DemoApp.Read"
+	before, after := newApp(t, srv, open), newApp(t, srv, strict)
+	for _, tt := range []struct {
+		user string
+		want int
+	}{
+		{"dave@contoso.onmicrosoft.com", http.StatusForbidden}, // no role at all
+		{"carol@contoso.onmicrosoft.com", http.StatusOK},       // DemoApp.Read
+	} {
+		b := srv.Browser()
+		if resp, _, err := b.Visit(context.Background(), before.url+"/", tt.user, entratest.DemoPassword); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s signs in where no role is needed: %v", tt.user, err)
+		}
+		c := sessionCookie(b.AppClient().Jar, before.url)
+		for _, path := range []string{"/", "/api/data", "/read"} {
+			if resp := getWithCookie(t, after.url+path, c, true); resp.StatusCode != tt.want {
+				t.Errorf("%s on %s where DemoApp.Read is the minimum: %d, want %d", tt.user, path, resp.StatusCode, tt.want)
+			}
+		}
+	}
+}
