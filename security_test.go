@@ -6,6 +6,8 @@ package entraweb_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -249,5 +251,102 @@ func TestMinimumRoleCheckedOnEveryRequest(t *testing.T) {
 				t.Errorf("%s on %s where DemoApp.Read is the minimum: %d, want %d", tt.user, path, resp.StatusCode, tt.want)
 			}
 		}
+	}
+}
+
+// formCapture records the form of each token endpoint request the app
+// sends, then passes it on.
+type formCapture struct {
+	base  http.RoundTripper
+	mu    sync.Mutex
+	forms []url.Values
+}
+
+func (c *formCapture) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token") && r.Body != nil {
+		body, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		f, _ := url.ParseQuery(string(body))
+		c.mu.Lock()
+		c.forms = append(c.forms, f)
+		c.mu.Unlock()
+	}
+	return c.base.RoundTrip(r)
+}
+
+// TestAuthorizationRequest (OIDC Core §3.1.2.1, RFC 9700 §2.1.1, §4.1,
+// RFC 7636): every sign-in is the authorization code flow (no implicit
+// or hybrid response type, the code in the query), with a fresh 256-bit
+// state and nonce, and PKCE with S256 whose verifier, sent only to the
+// token endpoint, hashes to the challenge; the redirect URI of the code
+// redemption is exactly the one of the authorization request.
+func TestAuthorizationRequest(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	capture := &formCapture{base: srv.Client().Transport}
+	cfg := testConfig(srv)
+	cfg.HTTPClient = &http.Client{Transport: capture, Timeout: 30 * time.Second}
+	a := newApp(t, srv, cfg)
+	b := srv.Browser()
+	seen := map[string]bool{}
+	var first url.Values
+	for i := range 2 {
+		authURL := startLogin(t, b.AppClient().Jar, a.url, "/")
+		u, err := url.Parse(authURL)
+		if err != nil || !strings.HasPrefix(authURL, srv.Authority()+"/oauth2/v2.0/authorize?") {
+			t.Fatalf("authorize URL %q", authURL)
+		}
+		q := u.Query()
+		if i == 0 {
+			first = q
+		}
+		for k, want := range map[string]string{
+			"response_type": "code", "response_mode": "query", "code_challenge_method": "S256",
+			"client_id": entratest.DemoClientID, "redirect_uri": a.url + "/auth/callback",
+		} {
+			if q.Get(k) != want {
+				t.Errorf("%s = %q, want %q", k, q.Get(k), want)
+			}
+		}
+		if !strings.Contains(" "+q.Get("scope")+" ", " openid ") {
+			t.Errorf("scope %q has no openid", q.Get("scope"))
+		}
+		for _, k := range []string{"state", "nonce", "code_challenge"} {
+			v := q.Get(k)
+			if raw, err := base64.RawURLEncoding.DecodeString(v); err != nil || len(raw) < 32 {
+				t.Errorf("%s %q is not 256 bits of base64url", k, v)
+			}
+			if seen[v] {
+				t.Errorf("%s %q reused by a second sign-in", k, v)
+			}
+			seen[v] = true
+		}
+	}
+	// Finish the first sign-in: both are pending in this browser.
+	cb := callbackURL(t, srv, b, srv.Authority()+"/oauth2/v2.0/authorize?"+first.Encode(), alice)
+	if resp := navigate(t, noFollow(b.AppClient().Jar), "GET", cb, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("callback: %d", resp.StatusCode)
+	}
+	capture.mu.Lock()
+	defer capture.mu.Unlock()
+	var redeem url.Values
+	for _, f := range capture.forms {
+		if f.Get("grant_type") == "authorization_code" {
+			redeem = f
+		}
+	}
+	if redeem == nil {
+		t.Fatal("no code redemption seen")
+	}
+	v := redeem.Get("code_verifier")
+	sum := sha256.Sum256([]byte(v))
+	if len(v) < 43 || len(v) > 128 || base64.RawURLEncoding.EncodeToString(sum[:]) != first.Get("code_challenge") {
+		t.Errorf("code_verifier %q (%d chars) does not hash to the challenge %q", v, len(v), first.Get("code_challenge"))
+	}
+	if strings.Contains(first.Encode(), v) || strings.Contains(cb, v) {
+		t.Error("the verifier travelled through the browser")
+	}
+	if redeem.Get("redirect_uri") != first.Get("redirect_uri") {
+		t.Errorf("redeemed with redirect_uri %q, authorized with %q", redeem.Get("redirect_uri"), first.Get("redirect_uri"))
 	}
 }
