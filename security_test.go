@@ -350,3 +350,45 @@ func TestAuthorizationRequest(t *testing.T) {
 		t.Errorf("redeemed with redirect_uri %q, authorized with %q", redeem.Get("redirect_uri"), first.Get("redirect_uri"))
 	}
 }
+
+// TestOperatorMistakesStopTheApp: configurations that would weaken the
+// security model make New fail with the key to fix, rather than run: a
+// plain-http authority, a store built in code without a session key, and
+// a provider whose discovery document points tokens or keys at plain
+// http.
+func TestOperatorMistakesStopTheApp(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	// A provider of the test's own whose metadata sends keys and tokens
+	// over plain http.
+	var bad *httptest.Server
+	bad = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		base := bad.URL + "/" + entratest.DemoTenantID
+		fmt.Fprintf(w, `{"issuer":%q,"authorization_endpoint":%q,"token_endpoint":%q,"jwks_uri":%q}`,
+			base+"/v2.0", base+"/oauth2/v2.0/authorize", strings.Replace(base, "https:", "http:", 1)+"/oauth2/v2.0/token",
+			strings.Replace(base, "https:", "http:", 1)+"/discovery/v2.0/keys")
+	}))
+	t.Cleanup(bad.Close)
+	tests := []struct {
+		name   string
+		change func(*entraweb.Config)
+		want   string
+	}{
+		{"http authority", func(c *entraweb.Config) { c.Instance = strings.Replace(srv.URL, "https:", "http:", 1) + "/" }, "AzureAd:Instance"},
+		{"store in code without a key", func(c *entraweb.Config) { c.Store = memstore.New() }, "Session:Key is required"},
+		{"tokens and keys over http", func(c *entraweb.Config) { c.Instance, c.HTTPClient = bad.URL+"/", bad.Client() }, "no valid https token_endpoint"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig(srv)
+			tt.change(&cfg)
+			auth, err := entraweb.New(context.Background(), cfg)
+			if err == nil {
+				auth.Close()
+				t.Fatal("New accepted the configuration")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New: %v; want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
