@@ -392,3 +392,29 @@ func TestOperatorMistakesStopTheApp(t *testing.T) {
 		})
 	}
 }
+
+// TestSignOutPageCannotBeFramed: the confirmation page, whose one button
+// signs the user out, cannot be framed by another site (a click on a
+// hidden frame would be a CSRF by other means), posts only to this app,
+// and is never cached.
+func TestSignOutPageCannotBeFramed(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	a := newApp(t, srv, testConfig(srv))
+	b := srv.Browser()
+	resp, body, err := b.Visit(context.Background(), a.url+"/", alice, entratest.DemoPassword)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("sign-in: %v", err)
+	}
+	if resp, body, err = b.Visit(context.Background(), a.url+"/auth/logout", "", ""); err != nil || !strings.Contains(body, `name="csrf"`) {
+		t.Fatalf("no confirmation page: %v %.200s", err, body)
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"frame-ancestors 'none'", "form-action 'self' ", "default-src 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
+		}
+	}
+	if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control %q", cc)
+	}
+}
