@@ -418,3 +418,20 @@ func TestSignOutPageCannotBeFramed(t *testing.T) {
 		t.Errorf("Cache-Control %q", cc)
 	}
 }
+
+// TestCallbackErrorNeedsItsState (OIDC Core §3.1.2.7): an error answer
+// at the callback counts only for a sign-in this browser started; one
+// with a made-up state is refused like any other unknown state, so
+// another site cannot show the user a forged provider error.
+func TestCallbackErrorNeedsItsState(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	a := newApp(t, srv, testConfig(srv))
+	b := srv.Browser()
+	startLogin(t, b.AppClient().Jar, a.url, "/")
+	q := url.Values{"error": {"access_denied"}, "error_description": {"AADSTS65004: User declined to consent."}, "state": {"made-up"}}
+	resp := navigate(t, noFollow(b.AppClient().Jar), "GET", a.url+"/auth/callback?"+q.Encode(), nil)
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "did not start in this browser") {
+		t.Errorf("%d %.300s", resp.StatusCode, body)
+	}
+}

@@ -185,3 +185,31 @@ func TestIDTokenClockSkew(t *testing.T) {
 		})
 	}
 }
+
+// TestWeakAndNonSigningKeysSkipped: a key set's RSA keys under 2048 bits,
+// keys for encryption and keys of other types are never used to verify.
+func TestWeakAndNonSigningKeysSkipped(t *testing.T) {
+	weak, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	strong, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwk := func(kid, use string, k *rsa.PrivateKey) string {
+		return `{"kty":"RSA","use":"` + use + `","kid":"` + kid + `","n":"` + base64.RawURLEncoding.EncodeToString(k.N.Bytes()) +
+			`","e":"` + base64.RawURLEncoding.EncodeToString(big.NewInt(int64(k.E)).Bytes()) + `"}`
+	}
+	keys, err := parseJWKS([]byte(`{"keys":[` + jwk("weak", "sig", weak) + `,` + jwk("enc", "enc", strong) + `,` +
+		`{"kty":"EC","use":"sig","kid":"ec","crv":"P-256","x":"AA","y":"AA"},` + jwk("good", "sig", strong) + `]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 1 || keys["good"] == nil {
+		t.Errorf("usable keys %v, want only \"good\"", keys)
+	}
+	if _, err := parseJWKS([]byte(`{"keys":[` + jwk("weak", "sig", weak) + `]}`)); err == nil {
+		t.Error("a key set of only a 1024-bit key was accepted")
+	}
+}
