@@ -401,11 +401,12 @@ func TestSignOutPageCannotBeFramed(t *testing.T) {
 	srv := entratest.NewServer(t, nil)
 	a := newApp(t, srv, testConfig(srv))
 	b := srv.Browser()
-	resp, body, err := b.Visit(context.Background(), a.url+"/", alice, entratest.DemoPassword)
+	resp, _, err := b.Visit(context.Background(), a.url+"/", alice, entratest.DemoPassword)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("sign-in: %v", err)
 	}
-	if resp, body, err = b.Visit(context.Background(), a.url+"/auth/logout", "", ""); err != nil || !strings.Contains(body, `name="csrf"`) {
+	resp, body, err := b.Visit(context.Background(), a.url+"/auth/logout", "", "")
+	if err != nil || !strings.Contains(body, `name="csrf"`) {
 		t.Fatalf("no confirmation page: %v %.200s", err, body)
 	}
 	csp := resp.Header.Get("Content-Security-Policy")
