@@ -144,7 +144,15 @@ func (v *Verifier) parse(ctx context.Context, raw string, src Source, claims jwt
 	case errors.Is(err, jwt.ErrTokenInvalidAudience):
 		return "", refuse("audience is not this app's client id", nil)
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return "", refuse("missing exp claim", nil)
+		// golang-jwt says only that a required claim is missing; which
+		// one tells the operator what went wrong.
+		missing := "a required claim"
+		if exp, e := claims.GetExpirationTime(); e == nil && exp == nil {
+			missing = "exp claim"
+		} else if aud, e := claims.GetAudience(); e == nil && len(aud) == 0 {
+			missing = "aud claim"
+		}
+		return "", refuse("missing "+missing, nil)
 	case err != nil:
 		return "", refuse("not acceptable", err)
 	}
