@@ -133,7 +133,9 @@ done
 
 bare_port=$(freeport)
 # BARE_PPROF=127.0.0.1:6061 serves the baseline's profiles.
-"$tmp/proxybench" bare -listen "127.0.0.1:$bare_port" -upstream "$UPSTREAM_URL" ${BARE_PPROF:+-pprof "$BARE_PPROF"} >/dev/null &
+# BARE_IDENTITY=1 makes the baseline send headers the size of entraweb's
+# identity headers, to tell their cost from the rest.
+"$tmp/proxybench" bare -listen "127.0.0.1:$bare_port" -upstream "$UPSTREAM_URL" ${BARE_PPROF:+-pprof "$BARE_PPROF"} ${BARE_IDENTITY:+-identity-sized-headers} >/dev/null &
 bare_pid=$!
 pids="$pids $bare_pid"
 

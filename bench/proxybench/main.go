@@ -60,11 +60,12 @@ func main() {
 		listen := fs.String("listen", "127.0.0.1:0", "address to serve on")
 		upstream := fs.String("upstream", "", "the upstream's URL")
 		pprofAddr := fs.String("pprof", "", "loopback address to serve net/http/pprof on, for profiling the baseline")
+		identity := fs.Bool("identity-sized-headers", false, "add fixed headers the size of entraweb's identity headers for a user (X-MS-CLIENT-PRINCIPAL 1,348 bytes, the assertion 828, the -ID, -NAME, -IDP), to measure what sending them costs by itself")
 		fs.Parse(os.Args[2:])
 		if *pprofAddr != "" {
 			go http.ListenAndServe(*pprofAddr, nil) // DefaultServeMux holds pprof's handlers
 		}
-		err = runBare(ctx, *listen, *upstream)
+		err = runBare(ctx, *listen, *upstream, *identity)
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -166,7 +167,7 @@ func signIn(ctx context.Context, srv *entratest.Server, pageURL, name string) (s
 	return strings.Join(cookies, "; "), nil
 }
 
-func runBare(ctx context.Context, listen, upstream string) error {
+func runBare(ctx context.Context, listen, upstream string, identity bool) error {
 	target, err := url.Parse(upstream)
 	if err != nil || target.Host == "" {
 		return fmt.Errorf("-upstream %q: want http://host:port", upstream)
@@ -175,6 +176,11 @@ func runBare(ctx context.Context, listen, upstream string) error {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.SetXForwarded()
+			if identity {
+				for k, v := range identityHeaders {
+					pr.Out.Header[k] = v
+				}
+			}
 		},
 		Transport: &http.Transport{
 			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -194,6 +200,16 @@ func runBare(ctx context.Context, listen, upstream string) error {
 	fmt.Printf("bare proxy on http://%s\n", ln.Addr())
 	<-ctx.Done()
 	return hs.Close()
+}
+
+// identityHeaders have the sizes of what entraweb proxy sends for the
+// emulator's alice (the values are filler).
+var identityHeaders = map[string][]string{
+	"X-Ms-Client-Principal":      {strings.Repeat("e", 1348)},
+	"X-Entraweb-Assertion":       {strings.Repeat("a", 828)},
+	"X-Ms-Client-Principal-Id":   {strings.Repeat("i", 36)},
+	"X-Ms-Client-Principal-Name": {strings.Repeat("n", 29)},
+	"X-Ms-Client-Principal-Idp":  {"aad"},
 }
 
 type pool struct{ p sync.Pool }
