@@ -99,7 +99,7 @@ type apiCallKey struct{}
 // (an app-only token included) gets 403 with error="insufficient_scope".
 // Bodies are JSON {"error", "message"}.
 func (a *Auth) RequireScope(scope string, next http.Handler) http.Handler {
-	return a.requireToken(scope, "", next)
+	return a.requireToken(tokenRule{scope: scope}, next)
 }
 
 // RequireAppRole lets through API calls whose bearer token, a user's or
@@ -108,7 +108,7 @@ func (a *Auth) RequireScope(scope string, next http.Handler) http.Handler {
 // DemoApp.Admin): for daemons, which get application permissions
 // through client credentials. Answers as RequireScope's.
 func (a *Auth) RequireAppRole(role string, next http.Handler) http.Handler {
-	return a.requireToken("", role, next)
+	return a.requireToken(tokenRule{role: role, roleForUsers: true}, next)
 }
 
 // RequireScopeOrAppRole admits a user's token that holds scope, or an
@@ -117,7 +117,7 @@ func (a *Auth) RequireAppRole(role string, next http.Handler) http.Handler {
 // scope (or role) admits no user (or app), unless both are empty, which
 // is RequireAccessToken.
 func (a *Auth) RequireScopeOrAppRole(scope, role string, next http.Handler) http.Handler {
-	return a.requireToken(scope, role, next)
+	return a.requireToken(tokenRule{scope: scope, role: role}, next)
 }
 
 // RequireAccessToken admits any valid access token for this API, and
@@ -126,22 +126,27 @@ func (a *Auth) RequireScopeOrAppRole(scope, role string, next http.Handler) http
 // AllowTokensWithoutPermissions, tokens without scp or roles are valid
 // too; without it they get 401.
 func (a *Auth) RequireAccessToken(next http.Handler) http.Handler {
-	return a.requireToken("", "", next)
+	return a.requireToken(tokenRule{}, next)
 }
 
-// requireToken: a user's token needs scope (or, with no scope asked and
-// a role asked, the role); an app-only token needs role; with neither
-// asked, any valid token passes.
-func (a *Auth) requireToken(scope, role string, next http.Handler) http.Handler {
+// tokenRule is what requireToken asks of a token: a user's token needs
+// scope (roleForUsers: role instead), an app-only token needs role; with
+// neither asked, any valid token passes.
+type tokenRule struct {
+	scope, role  string
+	roleForUsers bool // RequireAppRole: users are admitted by the role too
+}
+
+func (a *Auth) requireToken(rule tokenRule, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, problem := bearerToken(r)
 		switch {
 		case problem == errNoBearer:
-			a.apiAnswer(w, http.StatusUnauthorized, `Bearer`, "unauthorized",
+			a.apiAnswer(w, r, http.StatusUnauthorized, `Bearer`, "unauthorized",
 				"This API needs an access token: send Authorization: Bearer <token>, a token from Entra ID for this API's scope.")
 			return
 		case problem != nil:
-			a.apiAnswer(w, http.StatusUnauthorized, bearerChallenge("invalid_token", problem.Error(), ""), "invalid_token", problem.Error())
+			a.apiAnswer(w, r, http.StatusUnauthorized, bearerChallenge("invalid_token", problem.Error(), ""), "invalid_token", problem.Error())
 			return
 		}
 		c, err := a.accessVerifier().VerifyAccessToken(r.Context(), raw)
@@ -150,24 +155,24 @@ func (a *Auth) requireToken(scope, role string, next http.Handler) http.Handler 
 			if errors.As(err, &te) {
 				a.log.Info("entraweb: bearer token refused", "reason", te.Reason)
 				msg := "The access token was refused: " + te.Reason + "."
-				a.apiAnswer(w, http.StatusUnauthorized, bearerChallenge("invalid_token", te.Reason, ""), "invalid_token", msg)
+				a.apiAnswer(w, r, http.StatusUnauthorized, bearerChallenge("invalid_token", te.Reason, ""), "invalid_token", msg)
 				return
 			}
 			a.log.Warn("entraweb: could not validate a bearer token", "err", err)
 			w.Header().Set("Retry-After", "5")
-			a.apiAnswer(w, http.StatusServiceUnavailable, "", "temporarily_unavailable",
+			a.apiAnswer(w, r, http.StatusServiceUnavailable, "", "temporarily_unavailable",
 				"The identity provider's signing keys could not be fetched; try again shortly.")
 			return
 		}
 		u := c.Principal.(*User)
-		if want, ok := permitted(c, u, scope, role); !ok {
+		if want, ok := permitted(c, u, rule); !ok {
 			msg := "The access token lacks the permission " + want + ": "
-			if want == scope {
+			if want == rule.scope {
 				msg += "ask Entra ID for a token with this API's scope " + want + " (the user or an admin must consent to it)."
 			} else {
 				msg += "an administrator must grant the app role " + want + " to the calling app or user."
 			}
-			a.apiAnswer(w, http.StatusForbidden, bearerChallenge("insufficient_scope", "the token lacks "+want, want), "insufficient_scope", msg)
+			a.apiAnswer(w, r, http.StatusForbidden, bearerChallenge("insufficient_scope", "the token lacks "+want, want), "insufficient_scope", msg)
 			return
 		}
 		ctx := context.WithValue(WithUser(r.Context(), u), apiCallKey{}, &apiCall{raw: raw, claims: c})
@@ -176,18 +181,20 @@ func (a *Auth) requireToken(scope, role string, next http.Handler) http.Handler 
 }
 
 // permitted applies requireToken's rule; want is what was missing.
-func permitted(c *oidc.AccessClaims, u *User, scope, role string) (want string, ok bool) {
-	if scope == "" && role == "" {
+func permitted(c *oidc.AccessClaims, u *User, rule tokenRule) (want string, ok bool) {
+	switch {
+	case rule.scope == "" && rule.role == "":
 		return "", true
-	}
-	if u.IsApp || scope == "" {
-		if role == "" {
-			return scope, false
+	case rule.roleForUsers || u.IsApp:
+		if rule.role == "" {
+			return rule.scope, false // an app where only users are admitted
 		}
-		return role, u.HasRole(role)
+		return rule.role, u.HasRole(rule.role)
+	case rule.scope == "":
+		return rule.role, false // a user where only apps are admitted
 	}
-	_, ok = slices.BinarySearch(c.Scopes, scope)
-	return scope, ok
+	_, ok = slices.BinarySearch(c.Scopes, rule.scope)
+	return rule.scope, ok
 }
 
 var errNoBearer = errors.New("no bearer token")
@@ -255,7 +262,11 @@ func quotedSafe(s string) string {
 }
 
 // apiAnswer writes a JSON error of the API, with its challenge.
-func (a *Auth) apiAnswer(w http.ResponseWriter, status int, challenge, code, msg string) {
+func (a *Auth) apiAnswer(w http.ResponseWriter, r *http.Request, status int, challenge, code, msg string) {
+	// Every refusal of an API call is one for the metrics, as the web
+	// side's are (Reason: unauthorized, invalid_token, insufficient_scope
+	// and the others above).
+	a.observe(r.Context(), Event{Kind: EventRefused, Reason: code, Status: status})
 	h := w.Header()
 	if challenge != "" {
 		h.Set("WWW-Authenticate", challenge)

@@ -455,3 +455,39 @@ func TestAPIUnavailableAndMisuse(t *testing.T) {
 		t.Errorf("OnBehalfOf outside the middleware: %d %v", got.status, got.body)
 	}
 }
+
+// TestScopeOrAppRoleHalves: RequireScopeOrAppRole with only a scope admits
+// no app, and with only a role admits no user (even one who holds the
+// role): each half is what its doc comment says.
+func TestScopeOrAppRoleHalves(t *testing.T) {
+	srv := entratest.NewServer(t, &entratest.Options{Config: apiWorld()})
+	auth, err := entraweb.New(context.Background(), apiConfig(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { auth.Close() })
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"ok":true}`) })
+	mux := http.NewServeMux()
+	mux.Handle("/users-only", auth.RequireScopeOrAppRole("access_as_user", "", ok))
+	mux.Handle("/apps-only", auth.RequireScopeOrAppRole("", "DemoApp.Write", ok))
+	mux.Handle("/role", auth.RequireAppRole("DemoApp.Write", ok))
+	hs := httptest.NewServer(mux)
+	t.Cleanup(hs.Close)
+	alice := userAPITokens(t, srv, entratest.DemoTenantID, "alice@contoso.onmicrosoft.com", apiScope, "")["access_token"]
+	daemon := daemonToken(t, srv, daemonID, "api://"+entratest.DemoClientID+"/.default")
+	for _, tt := range []struct {
+		path, who, tok string
+		want           int
+	}{
+		{"/users-only", "alice", alice, 200},
+		{"/users-only", "daemon", daemon, 403},
+		{"/apps-only", "daemon", daemon, 200},
+		{"/apps-only", "alice (who holds DemoApp.Admin)", alice, 403},
+		{"/role", "alice", alice, 200},
+		{"/role", "daemon", daemon, 200},
+	} {
+		if got := callAPI(t, hs.URL+tt.path, "Bearer "+tt.tok); got.status != tt.want {
+			t.Errorf("%s as %s: %d %v, want %d", tt.path, tt.who, got.status, got.body, tt.want)
+		}
+	}
+}

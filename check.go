@@ -125,7 +125,10 @@ func pingStore(ctx context.Context, cfg Config, name string) error {
 		if p, ok := cfg.Store.(pinger); ok {
 			return p.Ping(ctx)
 		}
-		return nil
+		// A store without Ping is asked for a key nobody has: an answer,
+		// even "absent", shows it is reachable.
+		_, _, err := cfg.Store.Find(ctx, "entraweb-check:"+randomToken())
+		return err
 	}
 	open, ok := session.Opener(name)
 	if !ok {

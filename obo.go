@@ -86,30 +86,30 @@ func (a *Auth) APIChallenge(w http.ResponseWriter, r *http.Request, err error) b
 	case errors.As(err, &ire) && ire.Claims != "":
 		a.log.Info("entraweb: a downstream token needs more claims", "scopes", strings.Join(ire.Scopes, " "))
 		if call != nil && call.claims.HasCapability("cp1") {
-			a.apiAnswer(w, http.StatusUnauthorized,
+			a.apiAnswer(w, r, http.StatusUnauthorized,
 				`Bearer error="insufficient_claims", error_description="the token must carry more claims (Conditional Access)", claims="`+
 					base64.StdEncoding.EncodeToString([]byte(ire.Claims))+`"`,
 				"insufficient_claims", "Conditional Access needs more claims: get a new token for this API with the claims of the WWW-Authenticate challenge (MSAL: WithClaims), then call again.")
 			return true
 		}
-		a.apiAnswer(w, http.StatusForbidden, "", "interaction_required",
+		a.apiAnswer(w, r, http.StatusForbidden, "", "interaction_required",
 			"Conditional Access needs more claims, and this client did not declare the cp1 capability, so it cannot be sent a claims challenge: sign in again interactively, or declare the capability (MSAL: client capabilities [\"cp1\"]).")
 	case errors.As(err, &ire):
 		a.log.Info("entraweb: a downstream token needs the user", "scopes", strings.Join(ire.Scopes, " "))
-		a.apiAnswer(w, http.StatusForbidden, "", "interaction_required",
+		a.apiAnswer(w, r, http.StatusForbidden, "", "interaction_required",
 			"The user must consent to "+strings.Join(ire.Scopes, " ")+" for this API (or an administrator for the tenant), or sign in again; then call again.")
 	case errors.Is(err, ErrAppOnlyToken):
-		a.apiAnswer(w, http.StatusForbidden, "", "invalid_request", "This operation acts for a user, and the access token is an app's (client credentials): call it with a user's token.")
+		a.apiAnswer(w, r, http.StatusForbidden, "", "invalid_request", "This operation acts for a user, and the access token is an app's (client credentials): call it with a user's token.")
 	case errors.Is(err, ErrNotAPICall):
 		a.log.Error("entraweb: OnBehalfOf called outside RequireScope, RequireAppRole or RequireScopeOrAppRole", "path", r.URL.Path)
-		a.apiAnswer(w, http.StatusInternalServerError, "", "server_error", "The API is misconfigured (see its log).")
+		a.apiAnswer(w, r, http.StatusInternalServerError, "", "server_error", "The API is misconfigured (see its log).")
 	case errors.Is(err, ErrStoreUnavailable), errors.Is(err, ErrProviderUnavailable):
 		a.log.Warn("entraweb: a downstream token could not be had", "err", err)
 		w.Header().Set("Retry-After", "5")
-		a.apiAnswer(w, http.StatusServiceUnavailable, "", "temporarily_unavailable", "A service this API depends on is unavailable; try again shortly.")
+		a.apiAnswer(w, r, http.StatusServiceUnavailable, "", "temporarily_unavailable", "A service this API depends on is unavailable; try again shortly.")
 	default:
 		a.log.Error("entraweb: a downstream token could not be had", "err", err)
-		a.apiAnswer(w, http.StatusInternalServerError, "", "server_error", "The API could not get a token for a downstream service (see its log).")
+		a.apiAnswer(w, r, http.StatusInternalServerError, "", "server_error", "The API could not get a token for a downstream service (see its log).")
 	}
 	return true
 }

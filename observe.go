@@ -61,7 +61,10 @@ type Event struct {
 	// Reason is a short stable word for failures and refusals (the
 	// Problem's code); empty for successes.
 	Reason string
-	// AADSTS is Entra ID's error code ("50011") when it gave one.
+	// AADSTS is Entra ID's error code ("50011") when it gave one. For a
+	// failed sign-in it is read from the callback's error_description,
+	// which anyone can send for a sign-in they started: bound the values
+	// before using them as a metric label.
 	AADSTS string
 	// Status is the HTTP status entraweb answered with, for
 	// EventSignInFailed and EventRefused.

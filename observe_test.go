@@ -184,3 +184,31 @@ func TestCancelledTokenIsNoRefusal(t *testing.T) {
 		}
 	}
 }
+
+// API refusals are refusals for the observer too, with their RFC 6750
+// reason.
+func TestObserverHearsAPIRefusals(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	rec := &recorder{}
+	cfg := testConfig(srv)
+	cfg.Observe = rec.observe
+	a := newApp(t, srv, cfg)
+	api := httptest.NewServer(a.auth.RequireScope("access_as_user", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	defer api.Close()
+	for _, tt := range []struct{ auth, reason string }{{"", "unauthorized"}, {"Bearer x.y.z", "invalid_token"}} {
+		rec.take()
+		req, _ := http.NewRequest("GET", api.URL, nil)
+		if tt.auth != "" {
+			req.Header.Set("Authorization", tt.auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := only(rec.take(), entraweb.EventRefused)
+		if len(got) != 1 || got[0].Reason != tt.reason || got[0].Status != 401 {
+			t.Errorf("%q: events %+v, want one refusal %s 401", tt.auth, got, tt.reason)
+		}
+	}
+}

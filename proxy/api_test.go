@@ -135,6 +135,7 @@ func TestAPIPathsTakeBearerTokens(t *testing.T) {
 		{"not a token", "/api/orders", "Bearer nonsense", 401, `error="invalid_token"`, "", false},
 		{"bearer off the API paths", "/page", "Bearer " + carolTok, 401, "", "", false},
 		{"no token, no cookie", "/api/orders", "", 401, "", "", false},
+		{"another scheme on an API path", "/api/orders", "Basic Y2Fyb2w6cHc=", 401, "Bearer", "", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			req, _ := http.NewRequest("GET", e.url+tt.path, nil)
@@ -187,6 +188,30 @@ func TestAPIPathsTakeBearerTokens(t *testing.T) {
 	}
 }
 
+// On an API path, an Authorization header is always checked: a signed-in
+// browser's request with another scheme, or a bearer token spelled
+// loosely, is refused and never reaches the upstream, so what arrives
+// there in Authorization was validated. Elsewhere the header passes
+// through to the app unchecked, as documented.
+func TestAPIPathsCheckEveryAuthorizationHeader(t *testing.T) {
+	e := newEnv(t, func(c *proxy.Config) { c.ApiPaths = []string{"/api"} })
+	c := client(e.signIn(t, carol))
+	for _, auth := range []string{"Basic Y2Fyb2w6cHc=", "Bearer\tforged.token.x", "Token forged", "Bearer "} {
+		resp, body := do(t, c, "GET", e.url+"/api/orders", "Authorization", auth, "Accept", "application/json")
+		if resp.StatusCode != http.StatusUnauthorized || strings.Contains(string(body), "headers") {
+			t.Errorf("%q on an API path with a session: %d %s, want 401 and no upstream", auth, resp.StatusCode, body)
+		}
+	}
+	resp, body := do(t, c, "GET", e.url+"/api/orders", "Accept", "application/json")
+	if resp.StatusCode != 200 {
+		t.Errorf("the session alone on an API path: %d %s", resp.StatusCode, body)
+	}
+	resp, body = do(t, c, "GET", e.url+"/page", "Authorization", "Basic Y2Fyb2w6cHc=")
+	if resp.StatusCode != 200 || echoed(t, resp, body).Header.Get("Authorization") != "Basic Y2Fyb2w6cHc=" {
+		t.Errorf("off the API paths the header passes through: %d", resp.StatusCode)
+	}
+}
+
 func TestAPIPathsConfig(t *testing.T) {
 	for _, tt := range []struct {
 		cfg  proxy.Config
@@ -196,6 +221,8 @@ func TestAPIPathsConfig(t *testing.T) {
 		{proxy.Config{ApiPaths: []string{"/.auth/x"}}, "Proxy:ApiPaths:0"},
 		{proxy.Config{ApiScope: "a b"}, "Proxy:ApiScope"},
 		{proxy.Config{ApiAppRole: "A,B"}, "Proxy:ApiAppRole"},
+		{proxy.Config{MetricsAddress: "9090"}, "Proxy:MetricsAddress"},
+		{proxy.Config{MetricsAddress: "127.0.0.1:"}, "Proxy:MetricsAddress"},
 	} {
 		tt.cfg.Upstream = "http://127.0.0.1:1"
 		tt.cfg.Entra = entraweb.Config{TenantID: entratest.DemoTenantID, ClientID: entratest.DemoClientID, ClientSecret: "x"}

@@ -90,8 +90,13 @@ type Config struct {
 	// permission) and meets every Rule of the path; the token is passed on
 	// in Authorization and the caller's identity as for a signed-in user.
 	// Refusals are 401 or 403 JSON with RFC 6750's WWW-Authenticate, never
-	// a redirect. Without a bearer token, the path is served as any other
-	// (a browser's cookie).
+	// a redirect. Any Authorization header there is checked (another
+	// scheme or a malformed token gets 401), so what reaches the upstream
+	// in Authorization on these paths was validated; without the header,
+	// the path is served as any other (a browser's cookie). On other
+	// paths an Authorization header passes to the upstream unchecked, as
+	// the app's own business. /.auth/verify (forward auth) takes cookies
+	// only.
 	ApiPaths []string
 
 	// ApiScope is the delegated permission a user's token needs on

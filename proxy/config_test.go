@@ -65,6 +65,9 @@ func TestLoadConfigReadsTheProxySection(t *testing.T) {
 	    "UpstreamTimeout": "00:02:00",
 	    "AccessLog": true,
 	    "AssertionKeyFile": "/var/lib/entraweb/assertion-key.pem",
+	    "ApiPaths": ["/api"],
+	    "ApiScope": "access_as_user",
+	    "MetricsAddress": "127.0.0.1:9090",
 	  }
 	}`
 	if err := os.WriteFile(filepath.Join(dir, "appsettings.json"), []byte(settings), 0o600); err != nil {
@@ -74,6 +77,7 @@ func TestLoadConfigReadsTheProxySection(t *testing.T) {
 	t.Setenv("Proxy__PublicPaths__1", "/healthcheck")
 	t.Setenv("PROXY__TOKENSINME", "false")
 	t.Setenv("Proxy__NoAssertion", "true")
+	t.Setenv("Proxy__ApiAppRole", "DemoApp.Write")
 	cfg, err := proxy.LoadConfig()
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +86,9 @@ func TestLoadConfigReadsTheProxySection(t *testing.T) {
 		!slices.Equal(cfg.PublicPaths, []string{"/assets/", "/healthcheck"}) ||
 		!slices.Equal(cfg.Headers, []string{"EasyAuth", "OAuth2Proxy"}) ||
 		!slices.Equal(cfg.Rules, []proxy.Rule{{Path: "/admin", Role: "DemoApp.Admin"}, {Path: "/team", Group: staffGroup}}) ||
-		!cfg.NoAssertion || cfg.AssertionKeyFile != "/var/lib/entraweb/assertion-key.pem" {
+		!cfg.NoAssertion || cfg.AssertionKeyFile != "/var/lib/entraweb/assertion-key.pem" ||
+		!slices.Equal(cfg.ApiPaths, []string{"/api"}) || cfg.ApiScope != "access_as_user" || cfg.ApiAppRole != "DemoApp.Write" ||
+		cfg.MetricsAddress != "127.0.0.1:9090" {
 		t.Errorf("Proxy section read as %+v", cfg)
 	}
 	if cfg.Entra.ClientID != entratest.DemoClientID || cfg.Entra.MinimumRole != "DemoApp.Read" {

@@ -40,10 +40,11 @@
 //
 // Redirect targets are paths of this app, or absolute URLs on its own
 // origin; anything else goes to "/". /healthz answers while the process
-// runs; /readyz answers with entraweb.Check's quick checks as JSON, and
-// 503 when the provider's metadata or the session store cannot be read
-// (a ready report is kept 10 seconds). Those two paths are the proxy's
-// too.
+// runs; /readyz runs entraweb.Check's quick checks and answers 503 when
+// the provider's metadata or the session store cannot be read, with each
+// check's name and status (their messages go to the log, not to whoever
+// can reach the probe; a ready report is kept 10 seconds, concurrent
+// probes share one check). Those two paths are the proxy's too.
 //
 // # Who may pass
 //

@@ -33,7 +33,10 @@ type metrics struct {
 	storeTime      *prometheus.HistogramVec
 	storeErrors    *prometheus.CounterVec
 
-	codes labelGuard // AADSTS codes seen, bounded
+	// Label values that hostile input can choose, each set bounded on
+	// its own, so that invented AADSTS codes cannot crowd out the
+	// reasons of real failures.
+	reasons, codes labelGuard
 }
 
 // latencyBuckets cover a loopback upstream (a fraction of a
@@ -86,7 +89,8 @@ func newMetrics() *metrics {
 			Namespace: "entraweb", Name: "store_errors_total",
 			Help: "Session store calls that failed, by operation.",
 		}, []string{"op"}),
-		codes: labelGuard{max: 64},
+		reasons: labelGuard{max: 64},
+		codes:   labelGuard{max: 64},
 	}
 	m.reg.MustRegister(m.requests, m.upstream, m.upstreamErrors, m.signIns, m.signInFailures,
 		m.refreshes, m.refreshTime, m.refusals, m.storeTime, m.storeErrors,
@@ -101,16 +105,16 @@ func (m *metrics) observe(_ context.Context, e entraweb.Event) {
 	case entraweb.EventSignIn:
 		m.signIns.Inc()
 	case entraweb.EventSignInFailed:
-		m.signInFailures.WithLabelValues(m.codes.word(e.Reason), m.codes.aadsts(e.AADSTS)).Inc()
+		m.signInFailures.WithLabelValues(m.reasons.word(e.Reason), m.codes.aadsts(e.AADSTS)).Inc()
 	case entraweb.EventTokenRefresh:
 		result := "ok"
 		if e.Err != nil {
-			result = m.codes.word(e.Reason)
+			result = m.reasons.word(e.Reason)
 		}
 		m.refreshes.WithLabelValues(result).Inc()
 		m.refreshTime.Observe(e.Duration.Seconds())
 	case entraweb.EventRefused:
-		m.refusals.WithLabelValues(m.codes.word(e.Reason), strconv.Itoa(e.Status)).Inc()
+		m.refusals.WithLabelValues(m.reasons.word(e.Reason), strconv.Itoa(e.Status)).Inc()
 	case entraweb.EventStore:
 		m.storeTime.WithLabelValues(e.Op).Observe(e.Duration.Seconds())
 		if e.Err != nil {
@@ -212,8 +216,5 @@ func (g *labelGuard) aadsts(v string) string {
 			return "other"
 		}
 	}
-	if g.keep("aadsts"+v) == "other" {
-		return "other"
-	}
-	return v
+	return g.keep(v)
 }

@@ -182,7 +182,10 @@ func (h *Handler) serve(w *respWriter, r *http.Request) {
 	if !h.checkUpgrade(w, r) {
 		return
 	}
-	if len(h.s.api) > 0 && hasBearer(r) && h.s.isAPI(clean) {
+	if len(h.s.api) > 0 && len(r.Header.Values("Authorization")) > 0 && h.s.isAPI(clean) {
+		// Any Authorization header on an API path is checked (another
+		// scheme, a malformed or a second header is refused), so that
+		// what reaches the upstream there in Authorization was validated.
 		h.api.ServeHTTP(w, r)
 		return
 	}
@@ -261,18 +264,14 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if need != "" {
+		if obs := h.s.entra.Observe; obs != nil {
+			obs(r.Context(), entraweb.Event{Kind: entraweb.EventRefused, Reason: "insufficient_scope", Status: http.StatusForbidden})
+		}
 		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", error_description="the caller lacks `+headerSafe(strings.ReplaceAll(need, `"`, ""))+`"`)
 		writeJSON(w, http.StatusForbidden, map[string]string{"error": "insufficient_scope", "message": "The caller's token lacks " + need + "."})
 		return
 	}
 	h.rp.ServeHTTP(w, r)
-}
-
-// hasBearer reports whether r carries a bearer token (the scheme is
-// case-insensitive).
-func hasBearer(r *http.Request) bool {
-	v := r.Header.Get("Authorization")
-	return len(v) > 7 && strings.EqualFold(v[:7], "bearer ")
 }
 
 // ruleRaced answers when entraweb's own check let through a request that

@@ -21,8 +21,10 @@ func OpenTelemetry(meter metric.Meter) (func(context.Context, entraweb.Event), e
 		return nil, err
 	}
 	return func(ctx context.Context, e entraweb.Event) {
+		// Not e.AADSTS: a failed sign-in's code can be chosen by whoever
+		// sends the callback, and every value would be a new series.
 		attrs := metric.WithAttributes(attribute.String("kind", e.Kind.String()),
-			attribute.String("reason", e.Reason), attribute.String("aadsts", e.AADSTS), attribute.String("op", e.Op))
+			attribute.String("reason", e.Reason), attribute.String("op", e.Op))
 		events.Add(ctx, 1, attrs)
 		if e.Duration > 0 {
 			latency.Record(ctx, e.Duration.Seconds(), attrs)
