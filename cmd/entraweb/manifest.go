@@ -35,6 +35,7 @@ func runManifest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.Var(&roles, "roles", "role `names`, lowest first, comma-separated; Name=GUID keeps an id already in use (default Read,Write,Admin)")
 	fs.Var(&redirects, "redirect", "the app's public `URL`: https://host (both the library's and the proxy's callbacks), or one ending in /auth/callback or /.auth/login/aad/callback; repeatable")
 	fs.BoolVar(&o.Groups, "groups", false, "ask for GroupMember.Read.All too, to read the groups of users in more groups than a token carries")
+	fs.BoolVar(&o.Apps, "apps", false, "let applications hold the roles too (allowedMemberTypes User and Application), for daemons calling the app's API")
 	fs.StringVar(&o.ClientID, "client-id", "", "application (client) `id` for the az command line (default a placeholder)")
 	format := fs.String("format", "json", "output `format`: json (manifest properties), az (an az ad app update command) or bicep (Microsoft Graph Bicep extension)")
 	fs.Usage = func() {

@@ -97,3 +97,24 @@ func TestManifestAzClientID(t *testing.T) {
 		t.Errorf("output:\n%s", out.String())
 	}
 }
+
+// TestManifestApps: -apps lets applications hold the roles (for daemons
+// calling the API) and changes no id.
+func TestManifestApps(t *testing.T) {
+	out := func(args ...string) string {
+		var o, e bytes.Buffer
+		if code := run(context.Background(), append([]string{"manifest", "-app", "DemoApp"}, args...), &o, &e); code != 0 {
+			t.Fatalf("exit %d: %s", code, e.String())
+		}
+		return o.String()
+	}
+	plain, apps := out(), out("-apps")
+	if strings.Contains(plain, `"Application"`) || strings.Count(apps, `"Application"`) != 3 {
+		t.Errorf("-apps: Application in %d roles, without -apps in %d; want 3 and 0", strings.Count(apps, `"Application"`), strings.Count(plain, `"Application"`))
+	}
+	for _, id := range []string{"c4024129-f106-5c8d-9a13-8deb89ac7b31", "fc69de3b-7986-583b-9f09-6ac3f71b6dc9"} {
+		if !strings.Contains(apps, id) {
+			t.Errorf("-apps changed the id %s", id)
+		}
+	}
+}

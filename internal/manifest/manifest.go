@@ -52,6 +52,11 @@ type Options struct {
 	Groups bool
 	// ClientID goes into the az command line; a placeholder when empty.
 	ClientID string
+	// Apps makes the roles assignable to applications too
+	// (allowedMemberTypes User and Application), for daemons that call
+	// the app's API with client credentials (RequireAppRole, the proxy's
+	// ApiAppRole).
+	Apps bool
 }
 
 // Role is an entry of the manifest's appRoles.
@@ -150,8 +155,12 @@ func Build(o Options) (*Manifest, error) {
 			continue
 		}
 		seenID[id] = name
+		members := []string{"User"}
+		if o.Apps {
+			members = append(members, "Application")
+		}
 		m.AppRoles = append(m.AppRoles, Role{
-			AllowedMemberTypes: []string{"User"},
+			AllowedMemberTypes: members,
 			Description:        name + " access",
 			DisplayName:        o.App + " " + name,
 			ID:                 id,
