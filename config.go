@@ -237,25 +237,6 @@ type settings struct {
 
 var multiTenantWords = map[string]bool{"organizations": true, "common": true}
 
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // Validate checks the configuration without contacting anyone, and
 // reports every problem at once, each with the name of its key. New calls
 // it; a deployment check can call it alone.

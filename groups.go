@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/entraweb/entraweb/internal/guid"
 )
 
 const maxGroupPages = 50
@@ -64,7 +66,7 @@ func (a *Auth) resolveGroups(ctx context.Context, u *User) ([]string, error) {
 			return nil, fmt.Errorf("microsoft graph's answer is not JSON: %w", err)
 		}
 		for _, v := range body.Value {
-			if (v.Type == "" || v.Type == "#microsoft.graph.group") && isGUID(v.ID) {
+			if (v.Type == "" || v.Type == "#microsoft.graph.group") && guid.Valid(v.ID) {
 				groups = append(groups, strings.ToLower(v.ID))
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/entraweb/entraweb/internal/guid"
+
 	"github.com/entraweb/entraweb/session"
 )
 
@@ -61,14 +63,14 @@ func (c Config) validateAuthority(s *settings, p *problems) {
 		p.add("AzureAd:TenantId", "consumers (personal Microsoft accounts) is not supported: their tokens carry no tenant or app roles")
 	case multiTenantWords[s.tenant]:
 		s.multiTenant = true
-	case isGUID(s.tenant):
+	case guid.Valid(s.tenant):
 	case strings.Contains(s.tenant, ".") && !strings.ContainsAny(s.tenant, "/?#@: "):
 	default:
 		p.add("AzureAd:TenantId", "%q is not a tenant id (GUID), a domain, organizations or common", c.TenantID)
 	}
 	s.authority = s.authorityHost + "/" + s.tenant
 
-	if !isGUID(c.ClientID) {
+	if !guid.Valid(c.ClientID) {
 		if c.ClientID == "" {
 			p.add("AzureAd:ClientId", "missing: set the app registration's application (client) id")
 		} else {
@@ -87,7 +89,7 @@ func (c Config) validateAuthority(s *settings, p *problems) {
 	case s.multiTenant:
 		s.allowed = map[string]bool{}
 		for i, t := range c.AllowedTenants {
-			if !isGUID(t) {
+			if !guid.Valid(t) {
 				p.add(fmt.Sprintf("Entraweb:AllowedTenants:%d", i), "%q is not a tenant id (GUID)", t)
 			}
 			s.allowed[strings.ToLower(t)] = true

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/entraweb/entraweb/internal/guid"
+
 	"github.com/entraweb/entraweb"
 )
 
@@ -267,7 +269,7 @@ func (c Config) settings() (*settings, error) {
 			add(key, "set exactly one of Role and Group")
 		case r.Role != "" && strings.ContainsAny(r.Role, " \t\r\n,"):
 			add(key+":Role", "%q is not an app role value", r.Role)
-		case r.Group != "" && !isGUID(r.Group):
+		case r.Group != "" && !guid.Valid(r.Group):
 			add(key+":Group", "%q is not a group's object id (a GUID)", r.Group)
 		}
 		s.rules = append(s.rules, rule{prefix: p, role: r.Role, group: strings.ToLower(r.Group)})
@@ -384,24 +386,4 @@ func rulePath(p string) (string, bool) {
 		return "", false
 	}
 	return cleanPath(p), true
-}
-
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/entraweb/entraweb/internal/guid"
+
 	"github.com/entraweb/entraweb/internal/oidc"
 )
 
@@ -91,10 +93,10 @@ func checkDiscovery(ctx context.Context, in Input) (disc, clock Result, discover
 		ok = false
 	case in.MultiTenant:
 		ok = seg == oidc.TenantPlaceholder
-	case isGUID(in.Tenant):
+	case guid.Valid(in.Tenant):
 		ok = strings.EqualFold(seg, in.Tenant)
 	default:
-		ok = isGUID(seg)
+		ok = guid.Valid(seg)
 	}
 	if !ok {
 		disc.Status = Fail
@@ -104,7 +106,7 @@ func checkDiscovery(ctx context.Context, in Input) (disc, clock Result, discover
 	}
 	disc.Status = OK
 	disc.Message = fmt.Sprintf("%s answers discovery; issuer %s", in.Authority, md.Issuer)
-	if !in.MultiTenant && !isGUID(in.Tenant) {
+	if !in.MultiTenant && !guid.Valid(in.Tenant) {
 		disc.Message += fmt.Sprintf(" (%s is the tenant %s)", in.Tenant, seg)
 	}
 	return disc, clock, true
@@ -263,23 +265,4 @@ func writable(path string) error {
 	}
 	probe.Close()
 	return os.Remove(probe.Name())
-}
-
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"github.com/entraweb/entraweb/internal/guid"
 )
 
 // Paths entraweb serves, in the library's layout and the proxy's (App
@@ -114,7 +116,7 @@ func Build(o Options) (*Manifest, error) {
 	m := &Manifest{app: o.App, clientID: o.ClientID}
 	if m.clientID == "" {
 		m.clientID = placeholderApplication
-	} else if !isGUID(m.clientID) {
+	} else if !guid.Valid(m.clientID) {
 		bad("-client-id %q is not a GUID (the application (client) id)", o.ClientID)
 	}
 	roles := o.Roles
@@ -143,7 +145,7 @@ func Build(o Options) (*Manifest, error) {
 		seenName[strings.ToLower(name)] = true
 		if hasID {
 			id = strings.ToLower(strings.TrimSpace(id))
-			if !isGUID(id) {
+			if !guid.Valid(id) {
 				bad("-roles: %s=%q: the id must be a GUID such as a8161423-2e8e-46c4-9997-f984faccb625", name, id)
 				continue
 			}

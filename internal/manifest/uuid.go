@@ -3,7 +3,6 @@ package manifest
 import (
 	"crypto/sha1"
 	"fmt"
-	"strings"
 )
 
 // nsURL is RFC 9562's namespace for names that are URLs.
@@ -35,24 +34,4 @@ func formatUUID(u [16]byte) string {
 // the manifest again never changes an id that assignments refer to.
 func RoleID(value string) string {
 	return formatUUID(nameUUID(roleNamespace, value))
-}
-
-// isGUID reports whether s has the 8-4-4-4-12 hexadecimal shape.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
-				return false
-			}
-		}
-	}
-	return true
 }
