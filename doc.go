@@ -115,6 +115,16 @@
 //		// call Graph with tok
 //	})))
 //
+// # Metrics and readiness
+//
+// Config.Observe is told of sign-ins, failed sign-ins (by reason and
+// AADSTS code), token refreshes with their latency, refusals, and every
+// session store call with its latency: wire it to Prometheus or
+// OpenTelemetry in a few lines (examples/frameworks/observe); entraweb
+// links neither. Check runs the checks of `entraweb doctor` on a
+// configuration, and Auth.Check on a running app's own store, for a
+// readiness endpoint.
+//
 // # Sessions
 //
 // The browser holds only a cookie with a random session id. It is HttpOnly
