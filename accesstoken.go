@@ -35,20 +35,30 @@ func (a *Auth) AccessToken(r *http.Request, scopes ...string) (string, error) {
 // challenge never comes here: MSAL Go refuses claims on a silent call, so
 // Challenge answers it with a new sign-in that carries the claims.
 func (a *Auth) userToken(ctx context.Context, u *User, scopes []string) (string, error) {
-	if len(scopes) == 0 {
-		return "", errors.New("entraweb: AccessToken needs at least one scope")
-	}
-	for _, s := range scopes {
-		switch strings.ToLower(s) {
-		case "openid", "profile", "offline_access", "email":
-			return "", fmt.Errorf("entraweb: %q is not a resource scope; ask for the API's scopes, e.g. User.Read", s)
-		}
+	if err := resourceScopes("AccessToken", scopes); err != nil {
+		return "", err
 	}
 	tok, err := a.tokens.Token(ctx, u.partition(), scopes)
 	if err != nil {
 		return "", tokenError(err, scopes)
 	}
 	return tok, nil
+}
+
+// resourceScopes checks the scopes a user's token is asked for: at least
+// one, and none of OpenID Connect's own, which name no resource (Entra
+// ID would answer with an ID token's worth of nothing).
+func resourceScopes(method string, scopes []string) error {
+	if len(scopes) == 0 {
+		return fmt.Errorf("entraweb: %s needs at least one scope, such as User.Read", method)
+	}
+	for _, s := range scopes {
+		switch strings.ToLower(s) {
+		case "openid", "profile", "offline_access", "email":
+			return fmt.Errorf("entraweb: %q is not a resource scope; ask for the API's scopes, e.g. User.Read", s)
+		}
+	}
+	return nil
 }
 
 // tokenError turns tokencache's failures into entraweb's: what the user

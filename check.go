@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -78,7 +79,7 @@ func Check(ctx context.Context, cfg Config, opts *CheckOptions) Report {
 		s.log = slog.Default()
 	}
 	roles := cfg.Roles
-	if cfg.MinimumRole != "" && !strContains(roles, cfg.MinimumRole) {
+	if cfg.MinimumRole != "" && !slices.Contains(roles, cfg.MinimumRole) {
 		roles = append(roles[:len(roles):len(roles)], cfg.MinimumRole)
 	}
 	graph := cfg.GraphURL
@@ -164,15 +165,6 @@ func explain(err error) (string, string) {
 		return err.Error(), "check AzureAd:Instance, the network and any proxy; retry if Entra ID is having an outage"
 	}
 	return err.Error(), "check AzureAd:ClientCredentials (or the AZURE_CLIENT_* variables)"
-}
-
-func strContains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Check runs Check on the configuration a was built from, with its open

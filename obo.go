@@ -3,7 +3,6 @@ package entraweb
 import (
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 )
@@ -39,14 +38,8 @@ func (a *Auth) OnBehalfOf(r *http.Request, scopes ...string) (string, error) {
 	if call.claims.IsApp() {
 		return "", ErrAppOnlyToken
 	}
-	if len(scopes) == 0 {
-		return "", errors.New("entraweb: OnBehalfOf needs at least one scope, such as User.Read")
-	}
-	for _, s := range scopes {
-		switch strings.ToLower(s) {
-		case "openid", "profile", "offline_access", "email":
-			return "", fmt.Errorf("entraweb: %q is not a resource scope; ask for the downstream API's scopes, e.g. User.Read", s)
-		}
+	if err := resourceScopes("OnBehalfOf", scopes); err != nil {
+		return "", err
 	}
 	tenant := ""
 	if a.s.multiTenant {

@@ -16,17 +16,13 @@ import (
 func (s *Server) FaultNextAccessTokens(f TokenFault, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults.atFault, s.faults.atFaultLeft = f, n
+	s.faults.atFault = tokenFaults{f, n}
 }
 
 func (s *Server) takeAccessFault() TokenFault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.faults.atFaultLeft <= 0 {
-		return FaultNone
-	}
-	s.faults.atFaultLeft--
-	switch f := s.faults.atFault; f {
+	switch f := s.faults.atFault.take(); f {
 	case FaultWrongNonce, FaultMissingNonce, FaultMissingSID:
 		return FaultNone
 	default:

@@ -78,10 +78,8 @@ const (
 )
 
 type faultState struct {
-	idFault      TokenFault
-	idFaultLeft  int
-	atFault      TokenFault // see FaultNextAccessTokens
-	atFaultLeft  int
+	idFault      tokenFaults
+	atFault      tokenFaults // see FaultNextAccessTokens
 	latency      time.Duration
 	outage       Outage
 	failStatus   [numEndpoints]int
@@ -96,17 +94,29 @@ type faultState struct {
 func (s *Server) FaultNextIDTokens(f TokenFault, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults.idFault, s.faults.idFaultLeft = f, n
+	s.faults.idFault = tokenFaults{f, n}
 }
 
 func (s *Server) takeIDFault() TokenFault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.faults.idFaultLeft <= 0 {
+	return s.faults.idFault.take()
+}
+
+// tokenFaults is a fault for the next left tokens of a kind.
+type tokenFaults struct {
+	f    TokenFault
+	left int
+}
+
+// take returns the fault for the next token (FaultNone once they are
+// used up) and counts it.
+func (t *tokenFaults) take() TokenFault {
+	if t.left <= 0 {
 		return FaultNone
 	}
-	s.faults.idFaultLeft--
-	return s.faults.idFault
+	t.left--
+	return t.f
 }
 
 // SetLatency delays every answer by d (0 to stop).

@@ -155,19 +155,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(w *respWriter, r *http.Request) {
+	p := r.URL.Path
+	clean := cleanPath(p)
+	// The metrics' class of the request, from the path read once.
+	switch {
+	case p == "/healthz" || p == "/readyz":
+		w.class = "health"
+	case reserved(clean):
+		w.class = "auth"
+	default:
+		w.class = "upstream"
+	}
 	switch r.Method {
 	case http.MethodConnect, http.MethodTrace:
 		w.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
 		writeProblem(w, r, http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed", r.Method+" is not served here.")
 		return
 	}
-	p := r.URL.Path
 	if !strings.HasPrefix(p, "/") {
 		writeProblem(w, r, http.StatusBadRequest, "bad_request", "Bad request", "The request's path must start with /.")
 		return
 	}
-	clean := cleanPath(p)
-	if reserved(clean) {
+	if w.class == "auth" {
 		h.serveAuthRoute(w, r)
 		return
 	}
@@ -315,15 +324,8 @@ func (w *respWriter) finalStatus(r *http.Request) int {
 	return http.StatusOK
 }
 
-// countRequest counts the request for the metrics, by class: the proxy's
-// own endpoints, the health checks, or the upstream.
+// countRequest counts the request for the metrics, by the class serve
+// gave it: the proxy's own endpoints, the health checks, or the upstream.
 func (h *Handler) countRequest(w *respWriter, r *http.Request) {
-	class := "upstream"
-	switch p := r.URL.Path; {
-	case p == "/healthz" || p == "/readyz":
-		class = "health"
-	case reserved(cleanPath(p)):
-		class = "auth"
-	}
-	h.metrics.request(class, w.finalStatus(r))
+	h.metrics.request(w.class, w.finalStatus(r))
 }

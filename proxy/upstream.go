@@ -192,6 +192,7 @@ type respWriter struct {
 	status  int
 	bytes   int64
 	userOID string
+	class   string // for the metrics: upstream, auth or health
 }
 
 func (w *respWriter) deadline() {
