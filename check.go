@@ -122,6 +122,9 @@ func (s *settings) appToken(ctx context.Context) (string, error) {
 // closes it; a store built in code is pinged as it is.
 func pingStore(ctx context.Context, cfg Config, name string) error {
 	type pinger interface{ Ping(context.Context) error }
+	if o, ok := cfg.Store.(observedStore); ok {
+		cfg.Store = o.Store // the store itself, not the observer's wrapper
+	}
 	if cfg.Store != nil {
 		if p, ok := cfg.Store.(pinger); ok {
 			return p.Ping(ctx)
@@ -168,9 +171,9 @@ func explain(err error) (string, string) {
 }
 
 // Check runs Check on the configuration a was built from, with its open
-// session store (pinged, never opened a second time: a bolt file is
-// locked by its owner) and its HTTP client. With Quick it suits a
-// readiness endpoint.
+// session store (pinged, never opened a second time: a Redis store would
+// otherwise connect anew for every probe) and its HTTP client. With
+// Quick it suits a readiness endpoint.
 func (a *Auth) Check(ctx context.Context, opts *CheckOptions) Report {
 	cfg := a.s.cfg
 	cfg.Store = a.sessions.Store

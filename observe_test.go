@@ -2,8 +2,10 @@ package entraweb_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -209,6 +211,45 @@ func TestObserverHearsAPIRefusals(t *testing.T) {
 		got := only(rec.take(), entraweb.EventRefused)
 		if len(got) != 1 || got[0].Reason != tt.reason || got[0].Status != 401 {
 			t.Errorf("%q: events %+v, want one refusal %s 401", tt.auth, got, tt.reason)
+		}
+	}
+}
+
+// Events never carry a token or a cookie, whatever happened: a sign-in,
+// store calls, a refresh, and a refresh the provider refused.
+func TestEventsCarryNoSecrets(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	rec := &recorder{}
+	cfg := graphConfig(srv)
+	cfg.Observe = rec.observe
+	a, _ := graphApp(t, srv, cfg)
+	b := srv.Browser()
+	if resp, _, err := b.Visit(context.Background(), a.url+"/profile", alice, entratest.DemoPassword); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("sign-in: %v %v", err, resp)
+	}
+	tok, err := a.auth.AccessToken(requestAs(t, b, a.url), apiScope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.RevokeUser(alice)
+	if _, err := a.auth.AccessToken(requestAs(t, b, a.url), "Mail.Read"); err == nil {
+		t.Fatal("a token after revocation")
+	}
+	secrets := []string{tok, entratest.DemoClientSecret, entratest.DemoPassword}
+	u, _ := url.Parse(a.url)
+	for _, c := range b.AppClient().Jar.Cookies(u) {
+		secrets = append(secrets, c.Value)
+	}
+	ev := rec.take()
+	if len(only(ev, entraweb.EventTokenRefresh)) == 0 || len(only(ev, entraweb.EventStore)) == 0 {
+		t.Fatalf("the test saw no refresh or store events: %s", kinds(ev))
+	}
+	for _, e := range ev {
+		text := fmt.Sprintf("%+v %v", e, e.Err)
+		for _, s := range secrets {
+			if s != "" && strings.Contains(text, s) {
+				t.Errorf("an event carries a secret (%.12s…): %s", s, text)
+			}
 		}
 	}
 }

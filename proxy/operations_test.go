@@ -21,6 +21,7 @@ import (
 func TestHealthAndReady(t *testing.T) {
 	store := &switchableStore{Store: memstore.New()}
 	e := newEnv(t, func(c *proxy.Config) {
+		c.MetricsAddress = "127.0.0.1:0" // the store behind the metrics' observer
 		c.Entra.Store = store
 		c.Entra.Session.Key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 	})

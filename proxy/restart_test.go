@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/entraweb/entraweb"
@@ -49,11 +51,36 @@ func TestProxyRestartKeepsSessionsAndTokens(t *testing.T) {
 			}
 			first := start()
 			e := &env{srv: srv, up: up, h: first, proxy: ps, url: ps.URL}
+			// /readyz asks the store the proxy has open, and opens no
+			// other: with Redis, no new connection (each INFO below is one
+			// of its own).
+			conns := func() int {
+				if rs == nil {
+					return 0
+				}
+				info, err := rs.Do("INFO", "stats")
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, v, _ := strings.Cut(info, "total_connections_received:")
+				n, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(v, "\n", 2)[0]))
+				return n
+			}
+			before := conns()
+			resp, body := do(t, client(nil), "GET", e.url+"/readyz")
+			if resp.StatusCode != 200 || !strings.Contains(string(body), `"session store":"ok"`) {
+				t.Errorf("/readyz with the %s store: %d %s", store, resp.StatusCode, body)
+			}
+			if rs != nil {
+				if n := conns() - before; n != 1 {
+					t.Errorf("/readyz opened %d connections to Redis of its own", n-1)
+				}
+			}
 			b := e.signIn(t, alice)
-			resp, body := do(t, client(b), "GET", e.url+"/page", fetchHeaders...)
-			before := echoed(t, resp, body).Header.Get("X-Ms-Token-Aad-Access-Token")
-			if resp.StatusCode != 200 || before == "" {
-				t.Fatalf("before the restart: %d, token %v", resp.StatusCode, before != "")
+			resp, body = do(t, client(b), "GET", e.url+"/page", fetchHeaders...)
+			tokBefore := echoed(t, resp, body).Header.Get("X-Ms-Token-Aad-Access-Token")
+			if resp.StatusCode != 200 || tokBefore == "" {
+				t.Fatalf("before the restart: %d, token %v", resp.StatusCode, tokBefore != "")
 			}
 			first.Close()
 			if rs != nil {
@@ -68,8 +95,8 @@ func TestProxyRestartKeepsSessionsAndTokens(t *testing.T) {
 			if resp.StatusCode != 200 {
 				t.Fatalf("after the restart: %d %s, want still signed in", resp.StatusCode, body)
 			}
-			if after := echoed(t, resp, body).Header.Get("X-Ms-Token-Aad-Access-Token"); after != before || srv.Calls(entratest.EndpointToken) != calls {
-				t.Errorf("after the restart the token was fetched again (same: %v, token calls +%d)", after == before, srv.Calls(entratest.EndpointToken)-calls)
+			if after := echoed(t, resp, body).Header.Get("X-Ms-Token-Aad-Access-Token"); after != tokBefore || srv.Calls(entratest.EndpointToken) != calls {
+				t.Errorf("after the restart the token was fetched again (same: %v, token calls +%d)", after == tokBefore, srv.Calls(entratest.EndpointToken)-calls)
 			}
 		})
 	}
