@@ -2,13 +2,16 @@
 # Load test of the authenticating proxies, signed in, in one run on
 # loopback: wrk against a hello upstream directly (upstream), through a
 # bare httputil.ReverseProxy with a tuned transport and nothing else
-# (bare), through `entraweb proxy` (entraweb: sessions in its default bolt
+# (bare), through the same bare proxy adding fixed headers the size of
+# entraweb's identity headers for the user (bareid: what sending them
+# costs by itself, in the proxy, the kernel and the upstream), through
+# `entraweb proxy` (entraweb: sessions in its default bolt
 # store, the signed assertion and Easy Auth headers on, Prometheus metrics
 # on, no access log), and through oauth2-proxy v7.15.4 (oauth2proxy:
 # cookie sessions, OIDC provider, no request log), both signed in to the
 # same emulator. Prints requests/sec and p99 per target, each as a ratio
-# to the upstream, and entraweb's ratios to oauth2-proxy and to the bare
-# proxy.
+# to the upstream, and entraweb's ratios to oauth2-proxy and to the two
+# bare proxies.
 #
 # oauth2-proxy is built once in a throwaway module outside the repository
 # (a module that requires github.com/oauth2-proxy/oauth2-proxy/v7 v7.15.4,
@@ -74,7 +77,7 @@ waitfor() {
 	done
 }
 
-targets="upstream bare entraweb"
+targets="upstream bare bareid entraweb"
 o2p=""
 if [ -z "${NO_OAUTH2_PROXY:-}" ]; then
 	if [ -n "${OAUTH2_PROXY:-}" ]; then
@@ -133,11 +136,13 @@ done
 
 bare_port=$(freeport)
 # BARE_PPROF=127.0.0.1:6061 serves the baseline's profiles.
-# BARE_IDENTITY=1 makes the baseline send headers the size of entraweb's
-# identity headers, to tell their cost from the rest.
-"$tmp/proxybench" bare -listen "127.0.0.1:$bare_port" -upstream "$UPSTREAM_URL" ${BARE_PPROF:+-pprof "$BARE_PPROF"} ${BARE_IDENTITY:+-identity-sized-headers} >/dev/null &
+"$tmp/proxybench" bare -listen "127.0.0.1:$bare_port" -upstream "$UPSTREAM_URL" ${BARE_PPROF:+-pprof "$BARE_PPROF"} >/dev/null &
 bare_pid=$!
 pids="$pids $bare_pid"
+bareid_port=$(freeport)
+"$tmp/proxybench" bare -listen "127.0.0.1:$bareid_port" -upstream "$UPSTREAM_URL" -identity-sized-headers >/dev/null &
+bareid_pid=$!
+pids="$pids $bareid_pid"
 
 ew_port=$(freeport)
 metrics_port=$(freeport)
@@ -166,6 +171,7 @@ if [ -n "$o2p" ]; then
 fi
 
 waitfor "http://127.0.0.1:$bare_port/"
+waitfor "http://127.0.0.1:$bareid_port/"
 waitfor "http://127.0.0.1:$ew_port/healthz"
 if [ -n "$o2p" ]; then
 	waitfor "http://127.0.0.1:$o2p_port/ping"
@@ -191,6 +197,10 @@ cpu() {
 	awk '{print $14 + $15}' "/proc/$1/stat"
 }
 ticks=$(getconf CLK_TCK)
+# Read and write system calls of a process so far (sockets included).
+syscalls() {
+	awk '$1 == "syscr:" {r = $2} $1 == "syscw:" {w = $2} END {print r, w}' "/proc/$1/io"
+}
 
 # bench NAME ROUND: one wrk run into $tmp/NAME.ROUND. It fails when the
 # target does not answer "hello" signed in first (a redirect to sign-in
@@ -200,30 +210,39 @@ bench() {
 	case $1 in
 	upstream) url=$UPSTREAM_URL/ cookie= pid=$env_pid ;;
 	bare) url=http://127.0.0.1:$bare_port/ cookie= pid=$bare_pid ;;
+	bareid) url=http://127.0.0.1:$bareid_port/ cookie= pid=$bareid_pid ;;
 	entraweb) url=http://127.0.0.1:$ew_port/ cookie=$ew_cookie pid=$ew_pid ;;
 	oauth2proxy) url=http://127.0.0.1:$o2p_port/ cookie=$o2p_cookie pid=$o2p_pid ;;
 	esac
-	body=$(curl -s -H "Cookie: $cookie" "$url" || true)
+	body=$(curl -s -H "Cookie: $cookie" -H "X-Bench-Probe: 1" "$url" || true)
 	if [ "$body" != hello ]; then
 		echo "bench/proxy.sh: $1 ($url) did not answer hello signed in: $(echo "$body" | head -c 300)" >&2
 		exit 1
 	fi
+	idbytes=$(curl -s "$CONTROL_URL/identity-bytes")
 	out="$tmp/$1.$2"
 	echo "== $1 (round $2): wrk -t$THREADS -c$CONNS -d$DURATION --latency $url"
+	echo "identity headers reaching the upstream: $idbytes bytes" >"$out.id"
 	before=$(cpu "$pid")
+	io_before=$(syscalls "$pid")
 	if [ -n "$cookie" ]; then
 		wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Cookie: $cookie" "$url" >"$out"
 	else
 		wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$url" >"$out"
 	fi
 	after=$(cpu "$pid")
+	io_after=$(syscalls "$pid")
 	# The CPU the target's own process spent per request (the proxy's,
 	# or for upstream the helper that serves it): unlike throughput, it
 	# hardly depends on what else the machine is doing.
 	awk -v b="$before" -v a="$after" -v hz="$ticks" '/requests in/ {
 		printf "cpu: %.1f us per request in the process (%.2f s for %d requests)\n", (a - b) / hz * 1e6 / $1, (a - b) / hz, $1
 	}' "$out" >>"$out"
-	cat "$out"
+	awk -v b="$io_before" -v a="$io_after" '/requests in/ {
+		split(b, x, " "); split(a, y, " ")
+		printf "syscalls: %.2f reads and %.2f writes per request in the process\n", (y[1] - x[1]) / $1, (y[2] - x[2]) / $1
+	}' "$out" >>"$out"
+	cat "$out.id" "$out"
 	if grep -q 'Non-2xx or 3xx' "$out"; then
 		echo "bench/proxy.sh: $1 had error responses" >&2
 		exit 1
@@ -247,6 +266,15 @@ done
 ew_upstream=$(curl -s "http://127.0.0.1:$metrics_port/metrics" |
 	awk '/^entraweb_proxy_requests_total\{class="upstream",code="200"\}/ {print $2}')
 
+# bareid stands for entraweb's identity headers only if it sends as many
+# bytes of them.
+ew_id=$(awk '{print $5}' "$tmp/entraweb.1.id")
+bareid_id=$(awk '{print $5}' "$tmp/bareid.1.id")
+if [ "$(awk -v a="$ew_id" -v b="$bareid_id" 'BEGIN {d = a - b; if (d < 0) d = -d; print (d > a / 20) ? 1 : 0}')" = 1 ]; then
+	echo "bench/proxy.sh: bareid sends $bareid_id bytes of identity headers, entraweb $ew_id: update identityHeaders in bench/proxybench" >&2
+	exit 1
+fi
+
 echo
 echo "== summary (wrk -t$THREADS -c$CONNS -d$DURATION, loopback, $ROUNDS round(s); $(nproc) cores)"
 r=1
@@ -263,16 +291,17 @@ while [ "$r" -le "$ROUNDS" ]; do
 		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		printf "round %d  ratios: bare/upstream %.3f  entraweb/upstream %.3f", r, v["bare"] / v["upstream"], v["entraweb"] / v["upstream"]
 		if ("oauth2proxy" in v) printf "  oauth2proxy/upstream %.3f", v["oauth2proxy"] / v["upstream"]
-		printf "\n         entraweb/bare %.3f", v["entraweb"] / v["bare"]
+		printf "\n         entraweb/bare %.3f  bareid/bare %.3f  entraweb/bareid %.3f", v["entraweb"] / v["bare"], v["bareid"] / v["bare"], v["entraweb"] / v["bareid"]
 		if ("oauth2proxy" in v) printf "  entraweb/oauth2proxy %.2f", v["entraweb"] / v["oauth2proxy"]
 		printf "\n"
-		printf "%f %f\n", v["entraweb"] / v["bare"], ("oauth2proxy" in v) ? v["entraweb"] / v["oauth2proxy"] : 0 > "/dev/stderr"
+		printf "%f %f %f\n", v["entraweb"] / v["bare"], ("oauth2proxy" in v) ? v["entraweb"] / v["oauth2proxy"] : 0, v["entraweb"] / v["bareid"] > "/dev/stderr"
 	}' 2>>"$tmp/ratios"
 	r=$((r + 1))
 done
 if [ "$ROUNDS" -gt 1 ]; then
 	sort -n -k1 "$tmp/ratios" | awk -v n="$ROUNDS" 'NR == int((n + 1) / 2) {printf "median entraweb/bare %.3f\n", $1}'
 	sort -n -k2 "$tmp/ratios" | awk -v n="$ROUNDS" 'NR == int((n + 1) / 2) && $2 > 0 {printf "median entraweb/oauth2proxy %.2f\n", $2}'
+	sort -n -k3 "$tmp/ratios" | awk -v n="$ROUNDS" 'NR == int((n + 1) / 2) {printf "median entraweb/bareid %.3f\n", $3}'
 fi
 echo "entraweb's metrics counted $ew_upstream signed-in requests answered 200 by the upstream"
 echo "targets: entraweb/bare >= 0.85, entraweb/oauth2proxy >= 3.5"

@@ -107,13 +107,23 @@ func isForwardingHeader(name string) bool {
 // the client's.
 func stripClientHeaders(h http.Header, trusted bool) {
 	for name := range h {
-		switch {
-		case isIdentityHeader(name):
-			delete(h, name)
-		case isForwardingHeader(name) && (!trusted || strings.IndexByte(name, '_') >= 0):
+		if !keepClientHeader(name, trusted) {
 			delete(h, name)
 		}
 	}
+}
+
+// keepClientHeader reports whether a header of the client's request may
+// go on to the upstream: no identity header, and a forwarding header only
+// from a trusted proxy and spelled with "-".
+func keepClientHeader(name string, trusted bool) bool {
+	switch {
+	case isIdentityHeader(name):
+		return false
+	case isForwardingHeader(name) && (!trusted || strings.IndexByte(name, '_') >= 0):
+		return false
+	}
+	return true
 }
 
 // ownCookie reports whether a cookie is entraweb's (the session, the

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/entraweb/entraweb"
@@ -36,6 +37,7 @@ type Handler struct {
 	expiries   expiryCache
 	signer     *signer // nil when the assertion is off
 	assertions assertionCache
+	forwarded  atomic.Pointer[forwardedValues] // the last base URL's forwarding headers
 	now        func() time.Time
 	ready      readiness
 	metrics    *metrics // nil when off

@@ -84,43 +84,99 @@ func (h *Handler) newReverseProxy() *httputil.ReverseProxy {
 func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
 	in, out := pr.In, pr.Out
 	trusted := h.trust.FromTrustedProxy(in)
-	stripClientHeaders(out.Header, trusted)
-	stripOwnCookies(out.Header)
+	u := entraweb.UserFrom(in.Context())
+	var id *identity
+	if u != nil {
+		id = h.ids.get(h.s, u)
+	}
+	// The client's headers go into a map made big enough for what the
+	// proxy adds: a map that grows while the identity headers go in is
+	// rebuilt, which costs more than this copy. Identity headers, and
+	// forwarding headers from anyone but a trusted proxy, stay behind.
+	hdr := make(http.Header, len(out.Header)+addedHeaders(id))
+	for name, v := range out.Header {
+		if keepClientHeader(name, trusted) {
+			hdr[name] = v
+		}
+	}
+	out.Header = hdr
+	if _, ok := hdr["User-Agent"]; !ok {
+		// What ReverseProxy would set (so that Go's own User-Agent is not
+		// sent), without a slice for every request.
+		hdr["User-Agent"] = noUserAgent
+	}
+	stripOwnCookies(hdr)
 	pr.SetURL(h.s.upstream)
 	if h.s.preserveHost {
 		out.Host = in.Host
 	}
-	if prior, ok := in.Header["X-Forwarded-For"]; ok && trusted {
-		// Keep the chain the trusted proxy reported; SetXForwarded adds
-		// that proxy's own address.
-		out.Header["X-Forwarded-For"] = prior
-	}
-	pr.SetXForwarded()
 	// The URL the browser used, as entraweb works it out for redirects:
 	// the configured public URL, or a trusted proxy's word, or the
 	// request itself.
 	base := h.trust.BaseURL(in)
-	out.Header.Set("X-Forwarded-Host", base.Host)
-	out.Header.Set("X-Forwarded-Proto", base.Scheme)
-	if base.Path != "" {
-		out.Header.Set("X-Forwarded-Prefix", base.Path)
+	h.setForwarded(hdr, in, base, trusted)
+	if u == nil {
+		return
 	}
-	if u := entraweb.UserFrom(in.Context()); u != nil {
-		setAll(out.Header, h.ids.get(h.s, u).headers)
-		if h.signer != nil {
-			if a, err := h.assertion(u, base); err == nil {
-				out.Header[AssertionHeader] = a
-			} else {
-				h.log.Error("proxy: signing the identity assertion", "user_oid", u.ObjectID, "err", err)
-			}
-		}
-		if t := tokenFrom(in.Context()); t != nil {
-			out.Header["X-Ms-Token-Aad-Access-Token"] = []string{t.token}
-			if t.expiresOn != "" {
-				out.Header["X-Ms-Token-Aad-Expires-On"] = []string{t.expiresOn}
-			}
+	setAll(hdr, id.headers)
+	if h.signer != nil {
+		if a, err := h.assertion(u, base); err == nil {
+			hdr[AssertionHeader] = a
+		} else {
+			h.log.Error("proxy: signing the identity assertion", "user_oid", u.ObjectID, "err", err)
 		}
 	}
+	if t := tokenFrom(in.Context()); t != nil {
+		hdr["X-Ms-Token-Aad-Access-Token"] = []string{t.token}
+		if t.expiresOn != "" {
+			hdr["X-Ms-Token-Aad-Expires-On"] = []string{t.expiresOn}
+		}
+	}
+}
+
+// addedHeaders is how many headers rewrite may add: the four forwarding
+// headers, User-Agent, the identity's, the assertion and the access
+// token's two.
+func addedHeaders(id *identity) int {
+	n := 5
+	if id != nil {
+		n += len(id.headers) + 3
+	}
+	return n
+}
+
+// setForwarded sets X-Forwarded-For, -Host, -Proto and -Prefix for the
+// upstream, as httputil.ProxyRequest.SetXForwarded would, but with the
+// host and scheme the browser used (base) and with value slices made once
+// for a given base rather than for every request. A trusted proxy's
+// X-Forwarded-For chain is kept, with that proxy's own address added.
+func (h *Handler) setForwarded(hdr http.Header, in *http.Request, base *url.URL, trusted bool) {
+	if ip, _, err := net.SplitHostPort(in.RemoteAddr); err == nil {
+		if prior := in.Header["X-Forwarded-For"]; trusted && len(prior) > 0 {
+			ip = strings.Join(prior, ", ") + ", " + ip
+		}
+		hdr["X-Forwarded-For"] = []string{ip}
+	}
+	f := h.forwarded.Load()
+	if f == nil || f.host != base.Host || f.scheme != base.Scheme || f.prefix != base.Path {
+		f = &forwardedValues{host: base.Host, scheme: base.Scheme, prefix: base.Path,
+			hostVals: []string{base.Host}, schemeVals: []string{base.Scheme}, prefixVals: []string{base.Path}}
+		h.forwarded.Store(f)
+	}
+	hdr["X-Forwarded-Host"] = f.hostVals
+	hdr["X-Forwarded-Proto"] = f.schemeVals
+	if f.prefix != "" {
+		hdr["X-Forwarded-Prefix"] = f.prefixVals
+	}
+}
+
+var noUserAgent = []string{""}
+
+// forwardedValues are the forwarding headers' values for one base URL,
+// shared by the requests that have it (nothing downstream changes them).
+type forwardedValues struct {
+	host, scheme, prefix             string
+	hostVals, schemeVals, prefixVals []string
 }
 
 // keepOwnCookies drops what an upstream's Set-Cookie would do to
@@ -188,7 +244,8 @@ type respWriter struct {
 	http.ResponseWriter
 	rc      http.ResponseController
 	idle    time.Duration
-	noDL    bool // the writer cannot take deadlines (a test recorder)
+	dl      time.Time // the write deadline last set
+	noDL    bool      // the writer cannot take deadlines (a test recorder)
 	status  int
 	bytes   int64
 	userOID string
@@ -199,11 +256,27 @@ func (w *respWriter) deadline() {
 	if w.noDL {
 		return
 	}
+	// Setting a deadline re-arms a runtime timer; a response is written
+	// in a few writes within microseconds, so the deadline is moved only
+	// when it was set more than deadlineSlack ago. A client that stops
+	// reading is dropped between WriteIdleTimeout minus the slack and
+	// WriteIdleTimeout after the last write it took.
+	now := time.Now()
+	if !w.dl.IsZero() && w.dl.Sub(now) > w.idle-deadlineSlack(w.idle) {
+		return
+	}
+	w.dl = now.Add(w.idle)
 	// ErrNotSupported: a writer without deadlines (a test's recorder);
 	// after a hijack there is no deadline to set either.
-	if err := w.rc.SetWriteDeadline(time.Now().Add(w.idle)); err != nil {
+	if err := w.rc.SetWriteDeadline(w.dl); err != nil {
 		w.noDL = true
 	}
+}
+
+// deadlineSlack is how long a write deadline may go unmoved: a second,
+// or a tenth of a shorter WriteIdleTimeout.
+func deadlineSlack(idle time.Duration) time.Duration {
+	return min(time.Second, idle/10)
 }
 
 func (w *respWriter) WriteHeader(code int) {

@@ -10,7 +10,9 @@
 // GET /signin?url=U&cookie=NAME signs the demo user in at U, through
 // whatever proxy serves it and the emulator, as a browser would, and
 // answers with the Cookie header value the proxy set (every cookie whose
-// name starts with NAME).
+// name starts with NAME). GET /identity-bytes answers how many bytes
+// of identity headers (names and values) the upstream's last request
+// with an X-Bench-Probe header had.
 //
 //	proxybench bare -listen ADDR -upstream URL
 //
@@ -36,6 +38,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -103,7 +106,20 @@ func runEnv(ctx context.Context, out string) error {
 		return err
 	}
 
+	// The hello upstream notes how many bytes of identity headers the
+	// last request had, so the script can check that the bare proxy's
+	// stand-ins have the size of what entraweb sends.
+	var identityBytes atomic.Int64
 	up, err := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Bench-Probe") != "" {
+			n := 0
+			for k, v := range r.Header {
+				if _, ok := identityHeaders[k]; ok {
+					n += len(k) + len(v[0])
+				}
+			}
+			identityBytes.Store(int64(n))
+		}
 		io.WriteString(w, "hello\n")
 	}))
 	if err != nil {
@@ -113,6 +129,10 @@ func runEnv(ctx context.Context, out string) error {
 
 	var mu sync.Mutex // one sign-in at a time
 	control, err := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/identity-bytes" {
+			fmt.Fprint(w, identityBytes.Load())
+			return
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		cookie, err := signIn(r.Context(), srv, r.URL.Query().Get("url"), r.URL.Query().Get("cookie"))
