@@ -100,22 +100,11 @@ func isForwardingHeader(name string) bool {
 	return false
 }
 
-// stripClientHeaders removes from h every identity header and, unless the
-// request came from a trusted proxy, every forwarding header. From a
-// trusted proxy, forwarding headers spelled with "_" go too: no proxy
-// writes them so, and an app that reads both spellings as one would take
-// the client's.
-func stripClientHeaders(h http.Header, trusted bool) {
-	for name := range h {
-		if !keepClientHeader(name, trusted) {
-			delete(h, name)
-		}
-	}
-}
-
 // keepClientHeader reports whether a header of the client's request may
 // go on to the upstream: no identity header, and a forwarding header only
-// from a trusted proxy and spelled with "-".
+// from a trusted proxy. From a trusted proxy, forwarding headers spelled
+// with "_" stay behind too: no proxy writes them so, and an app that reads
+// both spellings as one would take the client's.
 func keepClientHeader(name string, trusted bool) bool {
 	switch {
 	case isIdentityHeader(name):
