@@ -126,6 +126,9 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if validSID(sid) {
 		values[valSID] = sid
 	}
+	if len(p.Scopes) > 0 || p.Claims != "" {
+		values[valStepUp] = a.stepUpMark(p.Scopes, p.Claims)
+	}
 	sess, err := a.sessions.Start(r.Context(), w, r, values)
 	if err != nil {
 		a.storeUnavailable(w, r, err)

@@ -1,12 +1,15 @@
 package entraweb
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -49,6 +52,20 @@ func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool
 			a.storeUnavailable(w, r, err)
 			return true
 		}
+		if sess != nil && a.stepUpRepeated(sess.Values[valStepUp], ire.Scopes, ire.Claims) {
+			// The user signed in for exactly this a moment ago and the
+			// token or the API still refuses: another round would loop
+			// between the app and Entra ID, without end when Entra ID
+			// signs the user in without asking anything.
+			a.log.Warn("entraweb: a sign-in for these scopes or claims was just made and they are still asked for; not sending the user round again",
+				"scopes", strings.Join(ire.Scopes, " "), "claims_challenge", ire.Claims != "")
+			a.observe(r.Context(), Event{Kind: EventRefused, Reason: "step_up_repeated", Status: http.StatusForbidden})
+			a.render(w, r, page{Problem: Problem{Status: http.StatusForbidden, Code: "step_up_repeated", Title: "Signing in again did not help",
+				Message: "You just signed in again for this, and it is still refused. This usually needs an administrator: " +
+					"a Conditional Access policy your sign-in cannot meet, or consent only an administrator can grant.",
+				Links: []Link{{login, "Try signing in again"}}}})
+			return true
+		}
 		if sess != nil && sess.Values[valCSRF] != "" && stepUpFits(ire.Scopes, ire.Claims) {
 			login += "&req=" + url.QueryEscape(a.sealStepUp(ire.Scopes, ire.Claims, sess.Values[valCSRF]))
 		}
@@ -75,6 +92,43 @@ func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool
 		a.tokenFailed(w, r, err)
 	}
 	return true
+}
+
+// stepUpRepeatWindow is how soon after a step-up sign-in the same
+// challenge counts as a loop rather than a new need.
+const stepUpRepeatWindow = time.Minute
+
+// stepUpMark records in the session that its sign-in was a step-up for
+// scopes and claims: when, and a digest of what.
+func (a *Auth) stepUpMark(scopes []string, claims string) string {
+	return strconv.FormatInt(a.s.now().Unix(), 10) + " " + stepUpDigest(scopes, claims)
+}
+
+// stepUpRepeated reports whether mark (a session's stepUpMark) says the
+// session was signed in for these scopes and claims within
+// stepUpRepeatWindow.
+func (a *Auth) stepUpRepeated(mark string, scopes []string, claims string) bool {
+	at, digest, ok := strings.Cut(mark, " ")
+	if !ok {
+		return false
+	}
+	unix, err := strconv.ParseInt(at, 10, 64)
+	if err != nil {
+		return false
+	}
+	age := a.s.now().Sub(time.Unix(unix, 0))
+	return age >= -time.Minute && age <= stepUpRepeatWindow && digest == stepUpDigest(scopes, claims)
+}
+
+func stepUpDigest(scopes []string, claims string) string {
+	h := sha256.New()
+	for _, s := range scopes {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	h.Write([]byte{1})
+	h.Write([]byte(claims))
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // A step-up's scopes and claims ride in the pending sign-in cookie beside

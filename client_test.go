@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -594,5 +595,87 @@ func TestClientRedirectOrigins(t *testing.T) {
 		if !reached || (got != "") != tt.token {
 			t.Errorf("redirect to %s: Authorization %q (reached %v), want a token: %v", tt.to, got, reached, tt.token)
 		}
+	}
+}
+
+// An API whose claims challenge no sign-in satisfies (a Conditional Access
+// policy the user cannot meet) gets one sign-in with its claims, then a
+// page that says so: never an endless round between the app and Entra ID,
+// which signs the user in again without asking anything. The same
+// challenge for another page, or in a minute, is a new need again.
+func TestRepeatedClaimsChallengeDoesNotLoop(t *testing.T) {
+	srv := entratest.NewServer(t, nil)
+	d := newDownstream(t)
+	var mu sync.Mutex
+	var refusals []string
+	cfg := graphConfig(srv)
+	cfg.Observe = func(_ context.Context, e entraweb.Event) {
+		if e.Kind == entraweb.EventRefused {
+			mu.Lock()
+			refusals = append(refusals, e.Reason)
+			mu.Unlock()
+		}
+	}
+	auth, err := entraweb.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { auth.Close() })
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", auth.Routes())
+	mux.Handle("/report", auth.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := auth.Client(r, "User.Read").Get(d.URL + "/claims")
+		if auth.Challenge(w, r, err) {
+			return
+		}
+		resp.Body.Close()
+		fmt.Fprintf(w, "the API answered %d", resp.StatusCode)
+	})))
+	mux.Handle("/", auth.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "home") })))
+	hs := httptest.NewServer(mux)
+	t.Cleanup(hs.Close)
+
+	b := srv.Browser()
+	if _, body, err := b.Visit(context.Background(), hs.URL+"/", alice, entratest.DemoPassword); err != nil || body != "home" {
+		t.Fatalf("sign-in: %v %q", err, body)
+	}
+	before := srv.Calls(entratest.EndpointAuthorize)
+	resp, body, err := b.Visit(context.Background(), hs.URL+"/report", "", "")
+	if err != nil {
+		t.Fatalf("the visit did not end (a loop?): %v", err)
+	}
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Signing in again did not help") || resp.Request.URL.Path != "/report" {
+		t.Fatalf("%d at %s: %.400s", resp.StatusCode, resp.Request.URL, body)
+	}
+	// One sign-in with the API's claims, not more.
+	if got := srv.Calls(entratest.EndpointAuthorize) - before; got != 1 {
+		t.Errorf("%d authorize requests, want 1", got)
+	}
+	mu.Lock()
+	if !slices.Contains(refusals, "step_up_repeated") {
+		t.Errorf("refusals observed: %q", refusals)
+	}
+	mu.Unlock()
+
+	// A script gets the same answer as JSON, with the way to try again.
+	req, _ := http.NewRequest("GET", hs.URL+"/report", nil)
+	req.Header.Set("Accept", "application/json")
+	api, err := noFollow(b.AppClient().Jar).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var problem struct {
+		Error    string `json:"error"`
+		LoginURL string `json:"login_url"`
+	}
+	json.NewDecoder(api.Body).Decode(&problem)
+	api.Body.Close()
+	if api.StatusCode != http.StatusForbidden || problem.Error != "step_up_repeated" {
+		t.Errorf("fetch: %d %+v", api.StatusCode, problem)
+	}
+
+	// Asked by hand, the sign-in happens again (the link on the page).
+	if page := pageLoad(t, b, hs.URL+"/auth/login?return=%2Freport"); page.StatusCode != http.StatusFound {
+		t.Errorf("signing in again by hand: %d", page.StatusCode)
 	}
 }

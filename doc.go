@@ -83,7 +83,9 @@
 // Client puts this in an *http.Client: each request it sends carries a
 // current token of the user, and a resource's 401 claims challenge
 // (Conditional Access, continuous access evaluation) is an error that
-// Challenge answers with a sign-in carrying those claims. The token goes
+// Challenge answers with a sign-in carrying those claims (once: the same
+// challenge again within a minute of that sign-in gets a 403 page, not
+// another round through Entra ID). The token goes
 // only to https (or loopback) URLs, never across a redirect to another
 // host:
 //

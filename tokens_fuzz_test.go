@@ -3,6 +3,7 @@ package entraweb
 import (
 	"crypto/rand"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,4 +51,40 @@ func FuzzStepUp(f *testing.F) {
 			t.Fatalf("a forged step-up opened: %+v", su)
 		}
 	})
+}
+
+// A step-up mark counts as a repeat only for the same scopes and claims,
+// within stepUpRepeatWindow.
+func TestStepUpRepeated(t *testing.T) {
+	s, _ := goodConfig().validate()
+	now := time.Unix(1_800_000_000, 0)
+	s.now = func() time.Time { return now }
+	a := &Auth{s: s}
+	scopes, claims := []string{"Mail.Read", "User.Read"}, `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`
+	mark := a.stepUpMark(scopes, claims)
+	for _, tt := range []struct {
+		name   string
+		later  time.Duration
+		mark   string
+		scopes []string
+		claims string
+		want   bool
+	}{
+		{"same, at once", 0, mark, scopes, claims, true},
+		{"same, within the window", stepUpRepeatWindow, mark, scopes, claims, true},
+		{"same, after the window", stepUpRepeatWindow + time.Second, mark, scopes, claims, false},
+		{"other claims", 0, mark, scopes, `{"access_token":{"acrs":{"essential":true,"value":"c2"}}}`, false},
+		{"other scopes", 0, mark, []string{"Mail.Read"}, claims, false},
+		{"scopes run together", 0, mark, []string{"Mail.ReadUser.Read"}, claims, false},
+		{"no mark", 0, "", scopes, claims, false},
+		{"malformed mark", 0, "yesterday " + mark[strings.IndexByte(mark, ' ')+1:], scopes, claims, false},
+		{"mark from far in the future", -2 * time.Minute, mark, scopes, claims, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s.now = func() time.Time { return now.Add(tt.later) }
+			if got := a.stepUpRepeated(tt.mark, tt.scopes, tt.claims); got != tt.want {
+				t.Errorf("stepUpRepeated = %v, want %v", got, tt.want)
+			}
+		})
+	}
 }

@@ -86,7 +86,8 @@ const (
 	valUser      = "user"
 	valCSRF      = "csrf"
 	valLoginHint = "login_hint"
-	valSID       = "sid" // the Entra session's id, for front-channel logout
+	valSID       = "sid"     // the Entra session's id, for front-channel logout
+	valStepUp    = "step_up" // when and for what this session's sign-in was a step-up
 )
 
 // sessionUser is the user of a session, for Session.Memo.
