@@ -132,7 +132,10 @@ const maxAccessTokenSize = 16 << 10
 // fetched.
 func (v *AccessVerifier) VerifyAccessToken(ctx context.Context, raw string) (*AccessClaims, error) {
 	now := v.Now()
-	if c, ok := v.cache.get(raw, now); ok {
+	// Read before verifying: a key retired while this token is verified
+	// leaves its entry of an older generation, checked again next time.
+	gen := v.Keys.Generation()
+	if c, ok := v.cache.get(raw, now, gen); ok {
 		return c, nil
 	}
 	c, err := v.verifyAccess(ctx, raw)
@@ -145,7 +148,7 @@ func (v *AccessVerifier) VerifyAccessToken(ctx context.Context, raw string) (*Ac
 	if v.Principal != nil {
 		c.Principal = v.Principal(c)
 	}
-	v.cache.put(raw, c, c.ExpiresAt.Time, now)
+	v.cache.put(raw, c, c.ExpiresAt.Time, now, gen)
 	return c, nil
 }
 

@@ -322,6 +322,40 @@ func TestAccessTokenCache(t *testing.T) {
 	}
 }
 
+// A token verified with a key that the provider has since retired is
+// not served from the cache once the key set is fetched again (here,
+// because a token of the new key arrived): it is verified again, and
+// refused.
+func TestAccessTokenCacheForgetsRetiredKeys(t *testing.T) {
+	srv := entratest.NewServer(t, &entratest.Options{Config: apiWorld(false)})
+	v := newAccessVerifier(srv, entratest.DemoTenantID, time.Now)
+	v.EnableCache(16)
+	ctx := context.Background()
+	scope := "api://" + entratest.DemoClientID + "/.default"
+	old := appToken(t, srv, daemonID, daemonSecret, scope)
+	if _, err := v.VerifyAccessToken(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.RotateKeys(); err != nil {
+		t.Fatal(err)
+	}
+	srv.RetireOldKeys()
+	// Until the keys are fetched again, nothing tells the app.
+	if _, err := v.VerifyAccessToken(ctx, old); err != nil {
+		t.Fatalf("before the keys are fetched again: %v", err)
+	}
+	fetches := srv.Calls(entratest.EndpointKeys)
+	if _, err := v.VerifyAccessToken(ctx, appToken(t, srv, daemonID, daemonSecret, scope)); err != nil {
+		t.Fatalf("a token of the new key: %v", err)
+	}
+	if srv.Calls(entratest.EndpointKeys) == fetches {
+		t.Fatal("the new key did not make the set refetch")
+	}
+	if _, err := v.VerifyAccessToken(ctx, old); err == nil || !errors.Is(err, ErrUnknownKey) && !strings.Contains(err.Error(), "key") {
+		t.Fatalf("a token of a retired key after the keys were fetched again: %v", err)
+	}
+}
+
 // localIssuer is an identity provider of the test's own, whose key signs
 // whatever a test needs: the shapes no real provider would issue.
 type localIssuer struct {

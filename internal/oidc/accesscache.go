@@ -16,8 +16,9 @@ import (
 // never hand one caller another's claims. SHA-256 would need no such
 // comparison but costs over a microsecond per kilobyte-sized token, the
 // whole budget of a hit. An entry ends when its token expires (without
-// the verifier's skew: past exp, the token is verified again), and the
-// count is bounded.
+// the verifier's skew: past exp, the token is verified again) or when the
+// key set's generation moves (a key was retired: the token is verified
+// again against the keys published now), and the count is bounded.
 type validatedCache struct {
 	seed maphash.Seed
 	max  int
@@ -30,15 +31,16 @@ type validated struct {
 	token  string
 	claims *AccessClaims
 	exp    time.Time
+	gen    uint64 // the key set's generation when it was verified
 }
 
 func newValidatedCache(size int) *validatedCache {
 	return &validatedCache{seed: maphash.MakeSeed(), max: size, m: make(map[uint64]*validated, min(size, 1024))}
 }
 
-// get returns the claims of raw when it was validated before and has not
-// expired. A nil cache holds nothing.
-func (c *validatedCache) get(raw string, now time.Time) (*AccessClaims, bool) {
+// get returns the claims of raw when it was validated before, with the
+// keys of generation gen, and has not expired. A nil cache holds nothing.
+func (c *validatedCache) get(raw string, now time.Time, gen uint64) (*AccessClaims, bool) {
 	if c == nil {
 		return nil, false
 	}
@@ -46,15 +48,15 @@ func (c *validatedCache) get(raw string, now time.Time) (*AccessClaims, bool) {
 	c.mu.RLock()
 	e := c.m[h]
 	c.mu.RUnlock()
-	if e == nil || e.token != raw || !now.Before(e.exp) {
+	if e == nil || e.token != raw || !now.Before(e.exp) || e.gen != gen {
 		return nil, false
 	}
 	return e.claims, true
 }
 
-// put remembers raw's claims until exp. When full, expired entries go
-// first, then an arbitrary one.
-func (c *validatedCache) put(raw string, claims *AccessClaims, exp, now time.Time) {
+// put remembers raw's claims, verified with the keys of generation gen,
+// until exp. When full, expired entries go first, then an arbitrary one.
+func (c *validatedCache) put(raw string, claims *AccessClaims, exp, now time.Time, gen uint64) {
 	if c == nil || !now.Before(exp) {
 		return
 	}
@@ -74,7 +76,7 @@ func (c *validatedCache) put(raw string, claims *AccessClaims, exp, now time.Tim
 			delete(c.m, k)
 		}
 	}
-	c.m[h] = &validated{token: raw, claims: claims, exp: exp}
+	c.m[h] = &validated{token: raw, claims: claims, exp: exp, gen: gen}
 }
 
 func (c *validatedCache) len() int {

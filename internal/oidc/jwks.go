@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -52,6 +53,8 @@ type KeySet struct {
 	budgetAt  time.Time            // when budget was last refilled
 	lastError error
 	inflight  chan struct{} // closed when the fetch under way ends
+
+	gen atomic.Uint64 // moves when a fetch finds a key gone or changed
 }
 
 // Source says where a token came from, which decides how freely an
@@ -203,10 +206,36 @@ func (ks *KeySet) Refresh(ctx context.Context) error {
 	close(ch)
 	ks.lastError = err
 	if err == nil {
+		if keysDropped(ks.keys, keys) {
+			ks.gen.Add(1)
+		}
 		ks.keys = keys
 		ks.fetched = ks.now()
 	}
 	return err
+}
+
+// Generation changes whenever a fetch of the set finds that a key it
+// held before is gone or different: what was verified with the keys of an
+// older generation may have been signed with a retired key. A nil set has
+// generation 0.
+func (ks *KeySet) Generation() uint64 {
+	if ks == nil {
+		return 0
+	}
+	return ks.gen.Load()
+}
+
+// keysDropped reports whether next lacks a key of prev or holds another
+// key or issuer under its id.
+func keysDropped(prev, next map[string]*SigningKey) bool {
+	for kid, k := range prev {
+		n, ok := next[kid]
+		if !ok || n.Issuer != k.Issuer || !n.Pub.Equal(k.Pub) {
+			return true
+		}
+	}
+	return false
 }
 
 const maxJWKSSize = 1 << 20
