@@ -97,7 +97,10 @@ type apiCallKey struct{}
 // bare "WWW-Authenticate: Bearer"; with an invalid one, 401 with
 // error="invalid_token" and the reason; a valid token without the scope
 // (an app-only token included) gets 403 with error="insufficient_scope".
-// Bodies are JSON {"error", "message"}.
+// Bodies are JSON {"error", "message"}. With Entraweb:MinimumRole set,
+// every caller, user or app, also needs that role (directly or through
+// the hierarchy), as for signing in; this holds for all the Require*
+// middleware of APIs, RequireAccessToken included.
 func (a *Auth) RequireScope(scope string, next http.Handler) http.Handler {
 	return a.requireToken(tokenRule{scope: scope}, next)
 }
@@ -165,6 +168,13 @@ func (a *Auth) requireToken(rule tokenRule, next http.Handler) http.Handler {
 			return
 		}
 		u := c.Principal.(*User)
+		if m := a.s.roles.minimum; m != "" && !u.HasRole(m) {
+			// Entraweb:MinimumRole is needed to use the app at all: its
+			// API as much as its pages (and the proxy's ApiPaths).
+			a.apiAnswer(w, r, http.StatusForbidden, bearerChallenge("insufficient_scope", "the token lacks "+m, m), "insufficient_scope",
+				"The caller lacks the app role "+m+", which this app needs of everyone (Entraweb:MinimumRole): an administrator must grant it to the calling user or app.")
+			return
+		}
 		if want, ok := permitted(c, u, rule); !ok {
 			msg := "The access token lacks the permission " + want + ": "
 			if want == rule.scope {

@@ -243,6 +243,36 @@ func TestRequireScopeAndAppRole(t *testing.T) {
 	}
 }
 
+// Entraweb:MinimumRole is needed to use the app at all: a user without
+// it, holding the API's scope, is refused by every API middleware, as is
+// a daemon without it; holders of a role above it pass.
+func TestMinimumRoleForAPICalls(t *testing.T) {
+	srv := entratest.NewServer(t, &entratest.Options{Config: apiWorld()})
+	cfg := apiConfig(srv)
+	cfg.MinimumRole = "DemoApp.Read"
+	_, base := apiServer(t, srv, cfg)
+	dave := userAPITokens(t, srv, entratest.DemoTenantID, "dave@contoso.onmicrosoft.com", apiScope, "")["access_token"]
+	bob := userAPITokens(t, srv, entratest.DemoTenantID, "bob@contoso.onmicrosoft.com", apiScope, "")["access_token"]
+	daemon := daemonToken(t, srv, daemonID, "api://"+entratest.DemoClientID+"/.default") // DemoApp.Write
+	for _, path := range []string{"/read", "/write", "/any"} {
+		got := callAPI(t, base+path, "Bearer "+dave)
+		if got.status != http.StatusForbidden || !strings.Contains(got.challenge, `scope="DemoApp.Read"`) || !strings.Contains(fmt.Sprint(got.body), "MinimumRole") {
+			t.Errorf("%s, a user without the minimum role: %d %q %v", path, got.status, got.challenge, got.body)
+		}
+		if got := callAPI(t, base+path, "Bearer "+bob); got.status != http.StatusOK {
+			t.Errorf("%s, a user with a role above the minimum: %d %v", path, got.status, got.body)
+		}
+	}
+	if got := callAPI(t, base+"/write", "Bearer "+daemon); got.status != http.StatusOK {
+		t.Errorf("a daemon with a role above the minimum: %d %v", got.status, got.body)
+	}
+	cfg.MinimumRole = "DemoApp.Admin"
+	_, strict := apiServer(t, srv, cfg)
+	if got := callAPI(t, strict+"/write", "Bearer "+daemon); got.status != http.StatusForbidden || !strings.Contains(got.challenge, `scope="DemoApp.Admin"`) {
+		t.Errorf("a daemon below the minimum: %d %q", got.status, got.challenge)
+	}
+}
+
 // TestDaemonCallsProtectedAPI: a daemon with MSAL Go's client
 // credentials calls the API end to end; the API sees an app.
 func TestDaemonCallsProtectedAPI(t *testing.T) {

@@ -79,7 +79,9 @@ type Config struct {
 	// Read without a prefix).
 	Roles []string
 	// MinimumRole, when set, is needed (directly or through the hierarchy)
-	// to sign in at all; users without it get a 403 page.
+	// to sign in at all; users without it get a 403 page. Callers of the
+	// app's API (RequireScope and the other API middleware), users and
+	// apps alike, need it too, or get 403 insufficient_scope.
 	MinimumRole string
 	// AccessContact names who grants app roles, for the 403 page
 	// (default "the app's administrator").
