@@ -27,6 +27,7 @@ type APIConfig struct {
 	// delegated scope (scp) nor an app role (roles), for an API that
 	// decides who may call it from its own access list (by the caller's
 	// object id in UserFrom). Off, such tokens are refused with 401.
+	// Entraweb:MinimumRole does not apply to them (they hold no role).
 	// AzureAd:AllowWebApiToBeAuthorizedByACL sets it.
 	AllowTokensWithoutPermissions bool
 }
@@ -100,7 +101,9 @@ type apiCallKey struct{}
 // Bodies are JSON {"error", "message"}. With Entraweb:MinimumRole set,
 // every caller, user or app, also needs that role (directly or through
 // the hierarchy), as for signing in; this holds for all the Require*
-// middleware of APIs, RequireAccessToken included.
+// middleware of APIs, RequireAccessToken included, except for tokens
+// without any permission (APIConfig.AllowTokensWithoutPermissions),
+// which are left to the API's own access list.
 func (a *Auth) RequireScope(scope string, next http.Handler) http.Handler {
 	return a.requireToken(tokenRule{scope: scope}, next)
 }
@@ -168,9 +171,12 @@ func (a *Auth) requireToken(rule tokenRule, next http.Handler) http.Handler {
 			return
 		}
 		u := c.Principal.(*User)
-		if m := a.s.roles.minimum; m != "" && !u.HasRole(m) {
+		if m := a.s.roles.minimum; m != "" && !u.HasRole(m) && (len(c.Scopes) > 0 || len(c.Roles) > 0) {
 			// Entraweb:MinimumRole is needed to use the app at all: its
-			// API as much as its pages (and the proxy's ApiPaths).
+			// API as much as its pages (and the proxy's ApiPaths). A token
+			// without any permission (admitted only with
+			// AllowTokensWithoutPermissions) can hold no role: the API's
+			// own access list decides for it.
 			a.apiAnswer(w, r, http.StatusForbidden, bearerChallenge("insufficient_scope", "the token lacks "+m, m), "insufficient_scope",
 				"The caller lacks the app role "+m+", which this app needs of everyone (Entraweb:MinimumRole): an administrator must grant it to the calling user or app.")
 			return

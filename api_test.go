@@ -266,6 +266,18 @@ func TestMinimumRoleForAPICalls(t *testing.T) {
 	if got := callAPI(t, base+"/write", "Bearer "+daemon); got.status != http.StatusOK {
 		t.Errorf("a daemon with a role above the minimum: %d %v", got.status, got.body)
 	}
+	// A token without permissions, admitted for the API's own access
+	// list, can hold no role: the list decides, not the minimum role.
+	acl := cfg
+	acl.API.AllowTokensWithoutPermissions = true
+	_, aclBase := apiServer(t, srv, acl)
+	idle := daemonToken(t, srv, idleDaemonID, "api://"+entratest.DemoClientID+"/.default")
+	if got := callAPI(t, aclBase+"/any", "Bearer "+idle); got.status != http.StatusOK {
+		t.Errorf("a token without permissions on an access-list API: %d %v", got.status, got.body)
+	}
+	if got := callAPI(t, aclBase+"/any", "Bearer "+dave); got.status != http.StatusForbidden {
+		t.Errorf("a user's token without the minimum role on an access-list API: %d %v", got.status, got.body)
+	}
 	cfg.MinimumRole = "DemoApp.Admin"
 	_, strict := apiServer(t, srv, cfg)
 	if got := callAPI(t, strict+"/write", "Bearer "+daemon); got.status != http.StatusForbidden || !strings.Contains(got.challenge, `scope="DemoApp.Admin"`) {

@@ -52,22 +52,36 @@ func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool
 			a.storeUnavailable(w, r, err)
 			return true
 		}
-		if sess != nil && a.stepUpRepeated(sess.Values[valStepUp], ire.Scopes, ire.Claims) {
+		fits := stepUpFits(ire.Scopes, ire.Claims)
+		if sess != nil && sess.Values[valCSRF] != "" && fits {
+			login += "&req=" + url.QueryEscape(a.sealStepUp(ire.Scopes, ire.Claims, sess.Values[valCSRF]))
+		}
+		switch {
+		case !fits:
+			// A sign-in cannot carry these scopes or claims (they would
+			// not fit the pending sign-in cookie), and a plain sign-in
+			// would not satisfy them: it would only come back here.
+			a.log.Error("entraweb: a token needs a sign-in for more scopes or claims than a sign-in can carry; not sending the user round",
+				"scopes_bytes", len(strings.Join(ire.Scopes, " ")), "claims_bytes", len(ire.Claims))
+			a.observe(r.Context(), Event{Kind: EventRefused, Reason: "step_up_too_large", Status: http.StatusInternalServerError})
+			a.render(w, r, page{Problem: Problem{Status: http.StatusInternalServerError, Code: "step_up_too_large", Title: "This page asks for too much at once",
+				Message: fmt.Sprintf("It needs a sign-in for more permissions or claims than a sign-in can carry here (%d bytes of scopes, %d of claims; at most %d and %d). Signing in again would not help: tell the app's developers.",
+					len(strings.Join(ire.Scopes, " ")), len(ire.Claims), maxStepUpScopes, maxStepUpClaims)}})
+			return true
+		case sess != nil && a.stepUpRepeated(sess.Values[valStepUp], ire.Scopes, ire.Claims):
 			// The user signed in for exactly this a moment ago and the
 			// token or the API still refuses: another round would loop
 			// between the app and Entra ID, without end when Entra ID
-			// signs the user in without asking anything.
+			// signs the user in without asking anything. The page's link
+			// makes the same step-up, with the account picker, once more.
 			a.log.Warn("entraweb: a sign-in for these scopes or claims was just made and they are still asked for; not sending the user round again",
 				"scopes", strings.Join(ire.Scopes, " "), "claims_challenge", ire.Claims != "")
 			a.observe(r.Context(), Event{Kind: EventRefused, Reason: "step_up_repeated", Status: http.StatusForbidden})
 			a.render(w, r, page{Problem: Problem{Status: http.StatusForbidden, Code: "step_up_repeated", Title: "Signing in again did not help",
 				Message: "You just signed in again for this, and it is still refused. This usually needs an administrator: " +
 					"a Conditional Access policy your sign-in cannot meet, or consent only an administrator can grant.",
-				Links: []Link{{login, "Try signing in again"}}}})
+				Links: []Link{{login + "&prompt=select_account", "Try signing in again"}}}})
 			return true
-		}
-		if sess != nil && sess.Values[valCSRF] != "" && stepUpFits(ire.Scopes, ire.Claims) {
-			login += "&req=" + url.QueryEscape(a.sealStepUp(ire.Scopes, ire.Claims, sess.Values[valCSRF]))
 		}
 		if mayRedirectToSignIn(r) {
 			w.Header().Set("Cache-Control", "no-store")

@@ -601,8 +601,10 @@ func TestClientRedirectOrigins(t *testing.T) {
 // An API whose claims challenge no sign-in satisfies (a Conditional Access
 // policy the user cannot meet) gets one sign-in with its claims, then a
 // page that says so: never an endless round between the app and Entra ID,
-// which signs the user in again without asking anything. The same
-// challenge for another page, or in a minute, is a new need again.
+// which signs the user in again without asking anything. The page's link
+// makes the same step-up once more, with the account picker. (The
+// one-minute window is TestStepUpRepeated's.) A challenge too large for a
+// sign-in to carry gets a page at once.
 func TestRepeatedClaimsChallengeDoesNotLoop(t *testing.T) {
 	srv := entratest.NewServer(t, nil)
 	d := newDownstream(t)
@@ -632,6 +634,13 @@ func TestRepeatedClaimsChallengeDoesNotLoop(t *testing.T) {
 		fmt.Fprintf(w, "the API answered %d", resp.StatusCode)
 	})))
 	mux.Handle("/", auth.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "home") })))
+	mux.Handle("/huge", auth.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var scopes []string
+		for i := range 20 {
+			scopes = append(scopes, fmt.Sprintf("api://%s/Scope%02d", entratest.DemoClientID, i))
+		}
+		auth.Challenge(w, r, &entraweb.InteractionRequiredError{Scopes: scopes, Cause: errors.New("consent needed")})
+	})))
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
 
@@ -674,8 +683,26 @@ func TestRepeatedClaimsChallengeDoesNotLoop(t *testing.T) {
 		t.Errorf("fetch: %d %+v", api.StatusCode, problem)
 	}
 
-	// Asked by hand, the sign-in happens again (the link on the page).
-	if page := pageLoad(t, b, hs.URL+"/auth/login?return=%2Freport"); page.StatusCode != http.StatusFound {
-		t.Errorf("signing in again by hand: %d", page.StatusCode)
+	// The link on the page makes the same step-up again, with the
+	// account picker: Entra ID is asked for the claims once more.
+	retry, err := url.Parse(problem.LoginURL)
+	if err != nil || retry.Query().Get("req") == "" || retry.Query().Get("prompt") != "select_account" {
+		t.Fatalf("the page's sign-in link: %q", problem.LoginURL)
+	}
+	authorize, err := url.Parse(pageLoad(t, b, problem.LoginURL).Header.Get("Location"))
+	if err != nil || !strings.Contains(authorize.Query().Get("claims"), "nbf") || authorize.Query().Get("prompt") != "select_account" {
+		t.Errorf("the retried sign-in: %v", authorize)
+	}
+
+	// Scopes that a sign-in cannot carry: a page at once, no sign-in.
+	before = srv.Calls(entratest.EndpointAuthorize)
+	resp, body, err = b.Visit(context.Background(), hs.URL+"/huge", "", "")
+	if err != nil {
+		t.Errorf("too large a step-up: the visit did not end (a loop?): %v", err)
+	} else if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(body, "too much at once") || resp.Request.URL.Path != "/huge" {
+		t.Errorf("too large a step-up: %d at %v: %.300s", resp.StatusCode, resp.Request.URL, body)
+	}
+	if got := srv.Calls(entratest.EndpointAuthorize) - before; got != 0 {
+		t.Errorf("too large a step-up made %d authorize requests", got)
 	}
 }

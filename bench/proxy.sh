@@ -268,9 +268,9 @@ ew_upstream=$(curl -s "http://127.0.0.1:$metrics_port/metrics" |
 
 # bareid stands for entraweb's identity headers only if it sends as many
 # bytes of them.
-ew_id=$(awk '{print $5}' "$tmp/entraweb.1.id")
-bareid_id=$(awk '{print $5}' "$tmp/bareid.1.id")
-if [ "$(awk -v a="$ew_id" -v b="$bareid_id" 'BEGIN {d = a - b; if (d < 0) d = -d; print (d > a / 20) ? 1 : 0}')" = 1 ]; then
+ew_id=$(awk '{print $6}' "$tmp/entraweb.1.id")
+bareid_id=$(awk '{print $6}' "$tmp/bareid.1.id")
+if [ "$(awk -v a="$ew_id" -v b="$bareid_id" 'BEGIN {d = a - b; if (d < 0) d = -d; print (a + 0 <= 0 || d > a / 20) ? 1 : 0}')" = 1 ]; then
 	echo "bench/proxy.sh: bareid sends $bareid_id bytes of identity headers, entraweb $ew_id: update identityHeaders in bench/proxybench" >&2
 	exit 1
 fi

@@ -223,9 +223,11 @@ func TestLogout(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "signed out") {
 		t.Errorf("/.auth/logout/done a second time: %d %.200s", resp.StatusCode, body)
 	}
-	resp, _ = do(t, c, "GET", e.url+"/.auth/logout?post_logout_redirect_uri="+url.QueryEscape("https://evil.example/"), navigationHeaders...)
-	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != proxy.SignedOutPath {
-		t.Errorf("signed-out user's /.auth/logout to another site: %d to %q", resp.StatusCode, loc)
+	for _, evil := range []string{"https://evil.example/", "/#/../%2F%2Fevil.example"} {
+		resp, _ = do(t, c, "GET", e.url+"/.auth/logout?post_logout_redirect_uri="+url.QueryEscape(evil), navigationHeaders...)
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != proxy.SignedOutPath {
+			t.Errorf("signed-out user's /.auth/logout to %q: %d to %q", evil, resp.StatusCode, loc)
+		}
 	}
 }
 

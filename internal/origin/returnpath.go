@@ -9,7 +9,7 @@ import (
 // is a path on this app, and returns it with its dot segments resolved.
 // It must start with a single "/", and nothing in it may make a browser
 // leave the origin ("//host", "/\host", a scheme, control characters, or
-// their percent-encoded forms). The check runs on the resolved path and on
+// their percent-encoded forms); its fragment may hold no "..". The check runs on the resolved path and on
 // its decoded form resolved again, because a redirect or a proxy that
 // cleans "/x/../%2F%2Fhost" would otherwise turn an accepted path into
 // "//host".
@@ -23,6 +23,17 @@ func SafeReturnPath(p string) (string, bool) {
 	}
 	pathPart = ResolveDots(pathPart)
 	p = pathPart + rest
+	// A fragment is not path to a browser, but net/http's Redirect cleans
+	// everything before the query as a path, fragment included: a ".." in
+	// the fragment would climb out of it ("/#/../%2F%2Fhost" becomes
+	// "/%2F%2Fhost", "/app/#/../../x" leaves the app's prefix). No
+	// fragment worth coming back to holds one.
+	if _, frag, ok := strings.Cut(rest, "#"); ok {
+		dec, err := url.PathUnescape(frag)
+		if err != nil || strings.Contains(frag, "..") || strings.Contains(dec, "..") {
+			return "", false
+		}
+	}
 	if leavesOrigin(p) {
 		return "", false
 	}

@@ -1,6 +1,8 @@
 package origin
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -14,7 +16,7 @@ func TestSafeReturnPathResolvesDots(t *testing.T) {
 		"/a/%2E%2e/b#f":   "/b#f",
 		"/a/b/":           "/a/b/",
 		"/a?x=/../y":      "/a?x=/../y",
-		"/#/..//x":        "/#/..//x", // a fragment is not resolved: the browser stays on "/"
+		"/#/a/./b":        "/#/a/./b", // a fragment is not resolved
 	} {
 		if got, ok := SafeReturnPath(in); !ok || got != want {
 			t.Errorf("SafeReturnPath(%q) = %q, %v; want %q", in, got, ok, want)
@@ -29,6 +31,8 @@ func TestSafeReturnPath(t *testing.T) {
 		"/%0d%0aX:1", " /x", "/x\x00", "http:/evil.example", "///evil.example", "/%", "/a%2",
 		// Dot segments resolved before the check (a redirect or proxy would).
 		"/x/../%2F%2Fevil.example", "/x/..%2F..%2F/evil.example", "/a/%2e%2e/%2F%2Fevil.example", "/x/.././/evil.example",
+		// net/http's Redirect cleans the fragment as path: no ".." there.
+		"/#/..//x", "/#/../%2F%2Fevil.example", "/app/#/../../x", "/#/%2e%2e/x", "/a?q=1#/../b",
 	}
 	for _, p := range good {
 		if _, ok := SafeReturnPath(p); !ok {
@@ -43,9 +47,11 @@ func TestSafeReturnPath(t *testing.T) {
 }
 
 // FuzzReturnPath checks the promise that matters: whatever is accepted,
-// resolved against the app's URL, stays on the app's origin.
+// resolved against the app's URL, stays on the app's origin, and so does
+// the Location that entraweb's own redirect (net/http's Redirect, which
+// cleans the path, fragment included) makes of it under a path prefix.
 func FuzzReturnPath(f *testing.F) {
-	for _, s := range []string{"/", "//x", "/\\x", "/%2f%2fx", "/a?b=//c", "/.%2e/x", "https://x", "/x/../%2F%2Fevil.example"} {
+	for _, s := range []string{"/", "//x", "/\\x", "/%2f%2fx", "/a?b=//c", "/.%2e/x", "https://x", "/x/../%2F%2Fevil.example", "/#/../%2F%2Fx", "/a#b?c/../d"} {
 		f.Add(s)
 	}
 	base, _ := url.Parse("https://app.example/base/")
@@ -53,6 +59,27 @@ func FuzzReturnPath(f *testing.F) {
 		got, ok := SafeReturnPath(p)
 		if !ok {
 			return
+		}
+		for _, prefix := range []string{"", "/base"} {
+			rec := httptest.NewRecorder()
+			http.Redirect(rec, httptest.NewRequest("GET", "https://app.example"+prefix+"/auth/callback", nil), prefix+got, http.StatusSeeOther)
+			loc := rec.Header().Get("Location")
+			// The path a browser asks for: up to the query or fragment,
+			// dot segments resolved as browsers do (with %2e as ".").
+			path := loc
+			if i := strings.IndexAny(loc, "?#"); i >= 0 {
+				path = loc[:i]
+			}
+			path = ResolveDots(path)
+			if !strings.HasPrefix(loc, "/") || leavesOrigin(loc) || leavesOrigin(path) || prefix != "" && path != prefix && !strings.HasPrefix(path, prefix+"/") {
+				t.Fatalf("%q: the redirect's Location %q leaves the app", p, loc)
+			}
+			// What a cleaning proxy makes of that path, decoded, stays
+			// too. A browser reads any path starting "//" or "/\\" as
+			// another host ("///x" too, which url.Parse does not).
+			if dec, err := url.PathUnescape(path); err == nil && leavesOrigin(ResolveDots(dec)) {
+				t.Fatalf("%q: the redirect's path leaves the origin once decoded and cleaned: %s", p, ResolveDots(dec))
+			}
 		}
 		for _, cand := range []string{got, strings.ReplaceAll(got, "\\", "/")} {
 			u, err := base.Parse(cand)
