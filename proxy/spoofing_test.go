@@ -120,6 +120,23 @@ func TestForwardedHeadersFromTrustedProxy(t *testing.T) {
 			t.Errorf("%s reached the upstream from a trusted proxy", k)
 		}
 	}
+	// A prefix that entraweb did not take as the app's never reaches the
+	// upstream as if it had: an invalid one, or any beside Forwarded
+	// (which alone decides then). A valid one is the upstream's too.
+	for _, tt := range []struct {
+		name    string
+		headers []string
+		want    string
+	}{
+		{"invalid prefix", []string{"X-Forwarded-Prefix", "/a/../b"}, ""},
+		{"prefix beside Forwarded", []string{"Forwarded", "host=app.example;proto=https", "X-Forwarded-Prefix", "/dash"}, ""},
+		{"valid prefix", []string{"X-Forwarded-Prefix", "/dash"}, "/dash"},
+	} {
+		resp, body := do(t, client(nil), "GET", e.url+"/public/x", tt.headers...)
+		if got := echoed(t, resp, body).Header.Get("X-Forwarded-Prefix"); got != tt.want {
+			t.Errorf("%s: X-Forwarded-Prefix at the upstream %q, want %q", tt.name, got, tt.want)
+		}
+	}
 }
 
 func TestOwnCookiesNotForwarded(t *testing.T) {

@@ -167,6 +167,12 @@ func (h *Handler) setForwarded(hdr http.Header, in *http.Request, base *url.URL,
 	hdr["X-Forwarded-Proto"] = f.schemeVals
 	if f.prefix != "" {
 		hdr["X-Forwarded-Prefix"] = f.prefixVals
+	} else {
+		// A trusted proxy's prefix that BaseURL did not take (invalid, or
+		// Forwarded present, which alone then decides) must not reach the
+		// upstream as if entraweb had: the upstream would build its URLs
+		// on another base than entraweb's redirects.
+		delete(hdr, "X-Forwarded-Prefix")
 	}
 }
 
