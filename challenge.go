@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,10 +58,13 @@ func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool
 			login += "&req=" + url.QueryEscape(a.sealStepUp(ire.Scopes, ire.Claims, sess.Values[valCSRF]))
 		}
 		switch {
-		case !fits:
+		case !fits && (ire.Claims != "" || !scopesWithin(ire.Scopes, a.s.cfg.Scopes)):
 			// A sign-in cannot carry these scopes or claims (they would
-			// not fit the pending sign-in cookie), and a plain sign-in
-			// would not satisfy them: it would only come back here.
+			// not fit the pending sign-in cookie), and a plain sign-in,
+			// which asks for the configured scopes only, would not
+			// satisfy them: it would only come back here. (Too many
+			// configured scopes, after a revoked refresh token, do get
+			// the plain sign-in below, which fixes that.)
 			a.log.Error("entraweb: a token needs a sign-in for more scopes or claims than a sign-in can carry; not sending the user round",
 				"scopes_bytes", len(strings.Join(ire.Scopes, " ")), "claims_bytes", len(ire.Claims))
 			a.observe(r.Context(), Event{Kind: EventRefused, Reason: "step_up_too_large", Status: http.StatusInternalServerError})
@@ -104,6 +108,17 @@ func (a *Auth) Challenge(w http.ResponseWriter, r *http.Request, err error) bool
 			return true
 		}
 		a.tokenFailed(w, r, err)
+	}
+	return true
+}
+
+// scopesWithin reports whether every scope of want is among have (case
+// does not matter to Entra ID).
+func scopesWithin(want, have []string) bool {
+	for _, w := range want {
+		if !slices.ContainsFunc(have, func(h string) bool { return strings.EqualFold(h, w) }) {
+			return false
+		}
 	}
 	return true
 }

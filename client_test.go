@@ -706,3 +706,55 @@ func TestRepeatedClaimsChallengeDoesNotLoop(t *testing.T) {
 		t.Errorf("too large a step-up made %d authorize requests", got)
 	}
 }
+
+// An app whose own configured scopes are too many for a sealed step-up
+// (over 512 bytes) still recovers from a revoked refresh token: a plain
+// sign-in asks for exactly those scopes, so it gets one, not an error
+// page. (Found by a reviewer: the too-large page had hidden it.)
+func TestManyConfiguredScopesRecoverFromRevocation(t *testing.T) {
+	world := entratest.Default()
+	world.AccessTokenLifetime = entratest.Duration(4 * time.Minute) // every call refreshes
+	var scopes []string
+	for i := range 20 {
+		s := fmt.Sprintf("api://%s/Scope%02d", entratest.DemoClientID, i)
+		scopes = append(scopes, s)
+		world.Tenants[0].Apps[0].Scopes = append(world.Tenants[0].Apps[0].Scopes, fmt.Sprintf("Scope%02d", i))
+		world.Tenants[0].Apps[0].ConsentedScopes = append(world.Tenants[0].Apps[0].ConsentedScopes, s)
+	}
+	srv := entratest.NewServer(t, &entratest.Options{Config: world})
+	cfg := testConfig(srv)
+	cfg.Scopes = scopes
+	auth, err := entraweb.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { auth.Close() })
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", auth.Routes())
+	mux.Handle("/big", auth.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := auth.AccessToken(r, cfg.Scopes...)
+		if auth.Challenge(w, r, err) {
+			return
+		}
+		io.WriteString(w, "token ok")
+	})))
+	mux.Handle("/", auth.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "home") })))
+	hs := httptest.NewServer(mux)
+	t.Cleanup(hs.Close)
+	b := srv.Browser()
+	if _, body, err := b.Visit(context.Background(), hs.URL+"/", alice, entratest.DemoPassword); err != nil || body != "home" {
+		t.Fatalf("sign-in: %v %q", err, body)
+	}
+	srv.RevokeUser(alice)
+	before := srv.Calls(entratest.EndpointAuthorize)
+	resp, body, err := b.Visit(context.Background(), hs.URL+"/big", alice, entratest.DemoPassword)
+	if err != nil {
+		t.Fatalf("after revocation: %v", err)
+	}
+	if body != "token ok" || resp.Request.URL.Path != "/big" {
+		t.Errorf("after revocation: %d at %s: %.300s", resp.StatusCode, resp.Request.URL, body)
+	}
+	if srv.Calls(entratest.EndpointAuthorize) == before {
+		t.Error("no sign-in after revocation")
+	}
+}
