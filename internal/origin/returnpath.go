@@ -2,6 +2,7 @@ package origin
 
 import (
 	"net/url"
+	"path"
 	"strings"
 )
 
@@ -53,6 +54,15 @@ func SafeReturnPath(p string) (string, bool) {
 	}
 	if decPath, err := url.PathUnescape(pathPart); err != nil || leavesOrigin(ResolveDots(decPath)) || leavesOrigin(dec) {
 		return "", false
+	}
+	// net/http's Redirect sends the path cleaned ("//" collapsed), which
+	// changes what a later ".." removes: "/0//..%2F%2Fhost" goes out as
+	// "/0/..%2F%2Fhost", which decodes and resolves to "//host". That
+	// form must pass too.
+	if cl := path.Clean(pathPart); cl != pathPart {
+		if d, err := url.PathUnescape(cl); err != nil || leavesOrigin(ResolveDots(d)) {
+			return "", false
+		}
 	}
 	u, err := url.Parse(p)
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {

@@ -33,6 +33,8 @@ func TestSafeReturnPath(t *testing.T) {
 		"/x/../%2F%2Fevil.example", "/x/..%2F..%2F/evil.example", "/a/%2e%2e/%2F%2Fevil.example", "/x/.././/evil.example",
 		// net/http's Redirect cleans the fragment as path: no ".." there.
 		"/#/..//x", "/#/../%2F%2Fevil.example", "/app/#/../../x", "/#/%2e%2e/x", "/a?q=1#/../b",
+		// ...and collapses "//" first, which changes what ".." removes.
+		"/0//..%2F%2Fevil.example", "/a//..%2F%2F",
 	}
 	for _, p := range good {
 		if _, ok := SafeReturnPath(p); !ok {
