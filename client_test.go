@@ -608,21 +608,10 @@ func TestClientRedirectOrigins(t *testing.T) {
 func TestRepeatedClaimsChallengeDoesNotLoop(t *testing.T) {
 	srv := entratest.NewServer(t, nil)
 	d := newDownstream(t)
-	var mu sync.Mutex
-	var refusals []string
+	rec := &recorder{}
 	cfg := graphConfig(srv)
-	cfg.Observe = func(_ context.Context, e entraweb.Event) {
-		if e.Kind == entraweb.EventRefused {
-			mu.Lock()
-			refusals = append(refusals, e.Reason)
-			mu.Unlock()
-		}
-	}
-	auth, err := entraweb.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { auth.Close() })
+	cfg.Observe = rec.observe
+	auth := newApp(t, srv, cfg).auth
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", auth.Routes())
 	mux.Handle("/report", auth.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -660,11 +649,13 @@ func TestRepeatedClaimsChallengeDoesNotLoop(t *testing.T) {
 	if got := srv.Calls(entratest.EndpointAuthorize) - before; got != 1 {
 		t.Errorf("%d authorize requests, want 1", got)
 	}
-	mu.Lock()
+	var refusals []string
+	for _, e := range only(rec.take(), entraweb.EventRefused) {
+		refusals = append(refusals, e.Reason)
+	}
 	if !slices.Contains(refusals, "step_up_repeated") {
 		t.Errorf("refusals observed: %q", refusals)
 	}
-	mu.Unlock()
 
 	// A script gets the same answer as JSON, with the way to try again.
 	req, _ := http.NewRequest("GET", hs.URL+"/report", nil)
@@ -724,11 +715,7 @@ func TestManyConfiguredScopesRecoverFromRevocation(t *testing.T) {
 	srv := entratest.NewServer(t, &entratest.Options{Config: world})
 	cfg := testConfig(srv)
 	cfg.Scopes = scopes
-	auth, err := entraweb.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { auth.Close() })
+	auth := newApp(t, srv, cfg).auth
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", auth.Routes())
 	mux.Handle("/big", auth.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
